@@ -1,0 +1,43 @@
+package auth
+
+import "time"
+
+// AuditEvent is one row of the append-only audit log. ActorID is the user who
+// acted (empty for an anonymous failed login); OrgID is set on org events;
+// TargetType and TargetID name what was acted on. Metadata never holds a
+// password, a token or a hash of one.
+type AuditEvent struct {
+	ID         string
+	OccurredAt time.Time
+	Event      string
+	ActorID    string
+	OrgID      string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Metadata   map[string]string
+}
+
+// Audit event names, as in the REST contract.
+const (
+	EventUserRegistered       = "user.registered"
+	EventUserEmailVerified    = "user.email_verified"
+	EventLogin                = "auth.login"
+	EventLoginFailed          = "auth.login_failed"
+	EventLogout               = "auth.logout"
+	EventLogoutAll            = "auth.logout_all"
+	EventTokenReused          = "auth.token_reused"
+	EventSessionRevoked       = "session.revoked"
+	EventPasswordChanged      = "password.changed"
+	EventPasswordSet          = "password.set"
+	EventPasswordResetRequest = "password.reset_requested"
+	EventPasswordReset        = "password.reset"
+	EventUserUpdated          = "user.updated"
+)
+
+// Audit target types.
+const (
+	TargetUser    = "user"
+	TargetSession = "session"
+)

@@ -1,0 +1,181 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account. Email is normalised (see [NormalizeEmail]).
+// PasswordHash is an Argon2id PHC string, or empty for an account that signs
+// in only through an external identity.
+type User struct {
+	ID            string
+	Email         string
+	Name          string
+	Role          GlobalRole
+	EmailVerified bool
+	IsActive      bool
+	PasswordHash  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// HasPassword reports whether the user can sign in with a password.
+func (u User) HasPassword() bool { return u.PasswordHash != "" }
+
+// Session is one signed-in device. RefreshHash is the SHA-256 (hex) of the
+// JTI of the only refresh token that may rotate it; PreviousHash is the one
+// before it, kept for the reuse grace window. ExpiresAt is the idle expiry
+// (renewed by each refresh, never past MaxExpiresAt, the absolute limit).
+// A zero RevokedAt means the session was not revoked.
+type Session struct {
+	ID           string
+	UserID       string
+	RefreshHash  string
+	PreviousHash string
+	RotatedAt    time.Time
+	IP           string
+	UserAgent    string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+	ExpiresAt    time.Time
+	MaxExpiresAt time.Time
+	RevokedAt    time.Time
+}
+
+// Active reports whether the session can still be used at now.
+func (s Session) Active(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt) && now.Before(s.MaxExpiresAt)
+}
+
+// TokenPurpose says what a one-time token is for.
+type TokenPurpose string
+
+// One-time token purposes.
+const (
+	PurposeVerifyEmail   TokenPurpose = "verify_email"
+	PurposePasswordReset TokenPurpose = "password_reset"
+)
+
+// OneTimeToken is a single-use token mailed to a user. Only Hash (SHA-256,
+// hex) of the secret is stored. A zero UsedAt means it was not used.
+type OneTimeToken struct {
+	Hash      string
+	Purpose   TokenPurpose
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// Rotation is one conditional refresh-token rotation, see
+// [SessionStore.RotateSession].
+type Rotation struct {
+	SessionID string
+	// Presented is the hash of the refresh JTI the client sent.
+	Presented string
+	// Next is the hash of the JTI of the refresh token being issued.
+	Next string
+	// Now is the time of the refresh; it becomes RotatedAt and LastUsedAt.
+	Now time.Time
+	// ExpiresAt is the new idle expiry.
+	ExpiresAt time.Time
+	// GraceSince, when not zero, lets Presented match PreviousHash too,
+	// provided the session was rotated at or after GraceSince.
+	GraceSince time.Time
+}
+
+// Page selects one page of a list: at most Limit items after Cursor (an
+// opaque string returned by the previous page; empty for the first).
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// AuditFilter narrows an audit listing. Zero fields do not filter.
+type AuditFilter struct {
+	Event   string
+	ActorID string
+	OrgID   string
+	Since   time.Time
+	Until   time.Time
+}
+
+// UserStore keeps accounts. Emails are unique.
+type UserStore interface {
+	// CreateUser inserts u. It returns ErrConflict when the email is taken.
+	CreateUser(ctx context.Context, u User) error
+	// UserByID returns the user or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByEmail returns the user with this normalised email or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UpdateUser writes Name, Role, EmailVerified, IsActive, PasswordHash and
+	// UpdatedAt of the user with u.ID. It returns ErrNotFound when there is
+	// no such user.
+	UpdateUser(ctx context.Context, u User) error
+}
+
+// SessionStore keeps sessions.
+type SessionStore interface {
+	// CreateSession inserts s.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByID returns the session (revoked and expired ones too) or
+	// ErrNotFound.
+	SessionByID(ctx context.Context, id string) (Session, error)
+	// RotateSession replaces the refresh hash in one conditional statement:
+	// it succeeds only when the session is not revoked, r.Now is before its
+	// ExpiresAt and MaxExpiresAt, and r.Presented equals RefreshHash (or,
+	// when r.GraceSince is set, equals PreviousHash and RotatedAt is not
+	// before r.GraceSince). On success RefreshHash becomes r.Next,
+	// PreviousHash becomes r.Presented when it was the current hash and
+	// empty otherwise (a grace refresh is used once), RotatedAt and
+	// LastUsedAt become r.Now and ExpiresAt r.ExpiresAt. When no row
+	// matches it returns ErrNotFound and changes nothing, so of concurrent
+	// callers with one hash exactly one succeeds.
+	RotateSession(ctx context.Context, r Rotation) error
+	// RevokeSession marks the session revoked at now. It returns
+	// ErrNotFound when there is no such session that is not yet revoked.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// RevokeUserSessions revokes every unrevoked session of the user except
+	// the one with id except (which may be empty) and returns how many it
+	// revoked.
+	RevokeUserSessions(ctx context.Context, userID, except string, now time.Time) (int, error)
+	// ActiveSessions returns the user's sessions that are active at now
+	// (see [Session.Active]), newest first.
+	ActiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+}
+
+// TokenStore keeps one-time tokens.
+type TokenStore interface {
+	// CreateToken inserts t.
+	CreateToken(ctx context.Context, t OneTimeToken) error
+	// ConsumeToken marks the token with this purpose and hash used at now
+	// and returns it, in one conditional statement: it returns ErrNotFound
+	// when there is no such token, or it is used, or it expired at or before
+	// now, so of concurrent callers exactly one succeeds.
+	ConsumeToken(ctx context.Context, purpose TokenPurpose, hash string, now time.Time) (OneTimeToken, error)
+	// DeleteUserTokens deletes the user's unused tokens of this purpose.
+	DeleteUserTokens(ctx context.Context, userID string, purpose TokenPurpose) error
+}
+
+// AuditStore keeps the append-only audit log.
+type AuditStore interface {
+	// AppendAudit inserts e. Rows are never updated or deleted.
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// AuditEvents returns the events that match f, newest first, one page at
+	// a time, with the cursor of the next page ("" on the last).
+	AuditEvents(ctx context.Context, f AuditFilter, p Page) ([]AuditEvent, string, error)
+}
+
+// Store is everything the services persist. Implementations are safe for
+// concurrent use; storage.Store is the one on SQLite and PostgreSQL.
+type Store interface {
+	UserStore
+	SessionStore
+	TokenStore
+	AuditStore
+	// WithinTx runs fn in one transaction with a Store bound to it; it
+	// commits when fn returns nil and rolls back otherwise. Calling WithinTx
+	// on the transaction's Store runs fn in the same transaction.
+	WithinTx(ctx context.Context, fn func(ctx context.Context, tx Store) error) error
+}
