@@ -41,3 +41,9 @@ const (
 	TargetUser    = "user"
 	TargetSession = "session"
 )
+
+// Events of user administration.
+const (
+	EventUserRoleChanged = "user.role_changed"
+	EventUserDisabled    = "user.disabled"
+)

@@ -1,0 +1,119 @@
+package auth
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/argon2id"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/authd/auth/internal/blocklist"
+)
+
+const maxPasswordLength = 256
+
+// hasher runs Argon2id through a bounded queue: at most concurrency hashes
+// run at once and at most queue more wait; past that it fails fast with
+// ErrOverloaded instead of piling up memory under a login flood.
+type hasher struct {
+	params   *argon2id.Params
+	admitted chan struct{} // running + waiting
+	running  chan struct{} // running
+	dummy    string        // a hash of a random password, for unknown users
+}
+
+func newHasher(p Argon2Params, concurrency, queue int) (*hasher, error) {
+	h := &hasher{
+		params: &argon2id.Params{
+			Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism,
+			SaltLength: 16, KeyLength: 32,
+		},
+		admitted: make(chan struct{}, concurrency+queue),
+		running:  make(chan struct{}, concurrency),
+	}
+	dummy, err := argon2id.CreateHash(randomToken(), h.params)
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
+}
+
+// do runs fn when a hashing slot is free.
+func (h *hasher) do(ctx context.Context, fn func()) error {
+	select {
+	case h.admitted <- struct{}{}:
+	default:
+		return &OverloadedError{RetryAfter: time.Second}
+	}
+	defer func() { <-h.admitted }()
+	select {
+	case h.running <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-h.running }()
+	fn()
+	return nil
+}
+
+// hash returns the Argon2id PHC string of the normalised password.
+func (h *hasher) hash(ctx context.Context, password string) (string, error) {
+	var out string
+	var err error
+	if qerr := h.do(ctx, func() { out, err = argon2id.CreateHash(normalizePassword(password), h.params) }); qerr != nil {
+		return "", qerr
+	}
+	return out, err
+}
+
+// verify reports whether password matches encoded, and whether encoded was
+// made with other parameters than the current ones. An empty encoded is
+// checked against the dummy hash, so unknown users cost the same, and
+// never matches.
+func (h *hasher) verify(ctx context.Context, password, encoded string) (match, stale bool, err error) {
+	target := encoded
+	if target == "" {
+		target = h.dummy
+	}
+	var params *argon2id.Params
+	if qerr := h.do(ctx, func() {
+		match, params, err = argon2id.CheckHash(normalizePassword(password), target)
+	}); qerr != nil {
+		return false, false, qerr
+	}
+	if err != nil || encoded == "" {
+		return false, false, nil
+	}
+	stale = params.Memory != h.params.Memory || params.Iterations != h.params.Iterations ||
+		params.Parallelism != h.params.Parallelism || params.KeyLength != h.params.KeyLength
+	return match, stale, nil
+}
+
+func normalizePassword(p string) string { return norm.NFKC.String(p) }
+
+// checkPassword applies the password rules of the contract (NIST 800-63B)
+// and returns a message for the field, or "" when the password is
+// acceptable. email, when known, rules out passwords containing its local
+// part.
+func checkPassword(password, email string, minLength int) string {
+	p := normalizePassword(password)
+	switch n := utf8.RuneCountInString(p); {
+	case n == 0:
+		return "required"
+	case n < minLength:
+		return "must be at least " + itoa(minLength) + " characters"
+	case n > maxPasswordLength:
+		return "must be at most " + itoa(maxPasswordLength) + " characters"
+	}
+	if blocklist.Contains(p) {
+		return "is too common"
+	}
+	if local, _, ok := strings.Cut(email, "@"); ok && utf8.RuneCountInString(local) >= 4 &&
+		strings.Contains(strings.ToLower(p), strings.ToLower(local)) {
+		return "must not contain your email address"
+	}
+	return ""
+}
