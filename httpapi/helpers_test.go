@@ -1,0 +1,531 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	auth "github.com/authd/auth"
+	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/mailer"
+	"github.com/authd/auth/storage"
+)
+
+// testPassword passes every password rule (15+ characters, not common, no
+// email local part of the test addresses).
+const testPassword = "plum sextant harbour 9071"
+
+// testClock is a clock that moves only when told to.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// stack is the whole of authd's HTTP API on real parts: SQLite in a temp
+// directory, the .eml mailer, the Authenticator and the handler behind a
+// real HTTP server.
+type stack struct {
+	srv     *httptest.Server
+	store   *storage.Store
+	auth    *auth.Authenticator
+	clock   *testClock
+	mailDir string
+	logs    *syncBuffer
+
+	mu       sync.Mutex
+	seenMail map[string]bool
+}
+
+// stackOption adjusts the configuration of a stack before it is built.
+type stackOption func(*auth.Config, *httpapi.Config)
+
+// withLimits turns rate limiting on (it is off by default) with the
+// contract's defaults overridden by l's non-zero fields.
+func withLimits(l auth.Limits) stackOption {
+	return func(c *auth.Config, _ *httpapi.Config) {
+		c.RateLimitDisabled = false
+		c.Limits = l
+	}
+}
+
+// testJWTSecret keys the tokens of every stack.
+var testJWTSecret = []byte("an HS256 key of at least 32 bytes, for tests only")
+
+// testAuthConfig is the Authenticator configuration of the tests: cheap
+// Argon2, the contract's defaults otherwise.
+func testAuthConfig(clock *testClock) auth.Config {
+	return auth.Config{
+		Issuer:            "http://authd.test",
+		FrontendURL:       "http://app.test",
+		JWTSecret:         testJWTSecret,
+		Argon2:            auth.Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1},
+		PasswordMinLength: 15,
+		RateLimitDisabled: true,
+		Limiter:           &auth.MemoryLimiter{Now: clock.Now},
+		Now:               clock.Now,
+	}
+}
+
+func newStack(t *testing.T, opts ...stackOption) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := storage.Open(ctx, "sqlite:"+filepath.Join(dir, "authd.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	mailDir := filepath.Join(dir, "mail")
+	m, err := mailer.NewDir(mailDir, "authd <no-reply@authd.test>", nil)
+	if err != nil {
+		t.Fatalf("mailer: %v", err)
+	}
+	clock := newTestClock()
+	acfg := testAuthConfig(clock)
+	logs := &syncBuffer{}
+	hcfg := httpapi.Config{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, o := range opts {
+		o(&acfg, &hcfg)
+	}
+	a, err := auth.NewAuthenticator(st, m, acfg)
+	if err != nil {
+		t.Fatalf("authenticator: %v", err)
+	}
+	hcfg.Auth = a
+	h, err := httpapi.New(hcfg)
+	if err != nil {
+		t.Fatalf("httpapi.New: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &stack{srv: srv, store: st, auth: a, clock: clock, mailDir: mailDir, logs: logs,
+		seenMail: map[string]bool{}}
+}
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// requestOption adjusts a request before it is sent.
+type requestOption func(*http.Request)
+
+func bearer(token string) requestOption {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+func header(name, value string) requestOption {
+	return func(r *http.Request) { r.Header.Set(name, value) }
+}
+
+// do sends a request to path on the stack's server. body is nil (no body),
+// a string (sent as is) or a value (sent as JSON); a body is declared as
+// application/json unless an option says otherwise.
+func (s *stack) do(t *testing.T, method, path string, body any, opts ...requestOption) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// problem is a decoded problem+json body.
+type problem struct {
+	Type   string            `json:"type"`
+	Title  string            `json:"title"`
+	Status int               `json:"status"`
+	Code   string            `json:"code"`
+	Detail string            `json:"detail"`
+	Errors map[string]string `json:"errors"`
+}
+
+// wantProblem checks that res is a well-formed problem with status and code
+// and returns it.
+func wantProblem(t *testing.T, res response, status int, code string) problem {
+	t.Helper()
+	if res.status != status {
+		t.Fatalf("status = %d, want %d; body %s", res.status, status, res.body)
+	}
+	if ct := res.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type = %q, want application/problem+json", ct)
+	}
+	var p problem
+	if err := json.Unmarshal(res.body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", res.body, err)
+	}
+	if p.Code != code {
+		t.Fatalf("code = %q, want %q; body %s", p.Code, code, res.body)
+	}
+	if p.Type != "about:blank" || p.Status != status || p.Title == "" || p.Detail == "" {
+		t.Errorf("problem %s: want type about:blank, status %d, a title and a detail", res.body, status)
+	}
+	var raw map[string]any
+	json.Unmarshal(res.body, &raw)
+	if _, has := raw["errors"]; has != (code == "validation_failed") {
+		t.Errorf("problem %s: errors present = %v, want it only with validation_failed", res.body, has)
+	}
+	if status == http.StatusUnauthorized && res.header.Get("WWW-Authenticate") != "Bearer" {
+		t.Errorf("WWW-Authenticate = %q, want Bearer", res.header.Get("WWW-Authenticate"))
+	}
+	return p
+}
+
+// wantValidation checks a 400 validation_failed whose errors name exactly
+// fields, and returns the messages.
+func wantValidation(t *testing.T, res response, fields ...string) map[string]string {
+	t.Helper()
+	p := wantProblem(t, res, http.StatusBadRequest, "validation_failed")
+	got := make([]string, 0, len(p.Errors))
+	for f := range p.Errors {
+		got = append(got, f)
+	}
+	slices.Sort(got)
+	slices.Sort(fields)
+	if !slices.Equal(got, fields) {
+		t.Fatalf("errors name %v, want %v; body %s", got, fields, res.body)
+	}
+	return p.Errors
+}
+
+// wantStatus checks the status of res.
+func wantStatus(t *testing.T, res response, status int) {
+	t.Helper()
+	if res.status != status {
+		t.Fatalf("status = %d, want %d; body %s", res.status, status, res.body)
+	}
+}
+
+// decode checks the status and decodes the JSON body of res into a T.
+func decode[T any](t *testing.T, res response, status int) T {
+	t.Helper()
+	wantStatus(t, res, status)
+	if ct := res.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var v T
+	if err := json.Unmarshal(res.body, &v); err != nil {
+		t.Fatalf("decode %s: %v", res.body, err)
+	}
+	return v
+}
+
+// The shapes of API.md's objects, as a client reads them.
+type (
+	userObject struct {
+		ID            string `json:"id"`
+		Email         string `json:"email"`
+		Name          string `json:"name"`
+		Role          string `json:"role"`
+		EmailVerified bool   `json:"email_verified"`
+		HasPassword   bool   `json:"has_password"`
+		IsActive      bool   `json:"is_active"`
+		CreatedAt     string `json:"created_at"`
+	}
+	tokensObject struct {
+		Access           string      `json:"access"`
+		Refresh          string      `json:"refresh"`
+		TokenType        string      `json:"token_type"`
+		ExpiresIn        int         `json:"expires_in"`
+		RefreshExpiresIn int         `json:"refresh_expires_in"`
+		SessionID        string      `json:"session_id"`
+		User             *userObject `json:"user"`
+	}
+	sessionObject struct {
+		ID         string `json:"id"`
+		CreatedAt  string `json:"created_at"`
+		LastUsedAt string `json:"last_used_at"`
+		ExpiresAt  string `json:"expires_at"`
+		IP         string `json:"ip"`
+		UserAgent  string `json:"user_agent"`
+		Current    bool   `json:"current"`
+	}
+	userBody struct {
+		User userObject `json:"user"`
+	}
+	sessionsBody struct {
+		Sessions   []sessionObject `json:"sessions"`
+		NextCursor *string         `json:"next_cursor"`
+	}
+)
+
+// email is one message the mailer wrote.
+type email struct {
+	To      string
+	Subject string
+	Text    string
+}
+
+// takeMail returns the one message to `to` written since the last call, and
+// fails unless there is exactly one.
+func (s *stack) takeMail(t *testing.T, to string) email {
+	t.Helper()
+	got := s.newMail(t, to)
+	if len(got) != 1 {
+		t.Fatalf("%d new messages to %s, want 1: %+v", len(got), to, got)
+	}
+	return got[0]
+}
+
+// wantNoMail fails if a message to `to` was written since the last look.
+func (s *stack) wantNoMail(t *testing.T, to string) {
+	t.Helper()
+	if got := s.newMail(t, to); len(got) != 0 {
+		t.Fatalf("%d new messages to %s, want none: %+v", len(got), to, got)
+	}
+}
+
+// newMail reads the .eml files not read before and returns those to `to`,
+// oldest first.
+func (s *stack) newMail(t *testing.T, to string) []email {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	entries, err := os.ReadDir(s.mailDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []email
+	for _, e := range entries { // ReadDir sorts by name, and names sort by time
+		if !strings.HasSuffix(e.Name(), ".eml") || s.seenMail[e.Name()] {
+			continue
+		}
+		m := readEML(t, filepath.Join(s.mailDir, e.Name()))
+		if m.To == to {
+			s.seenMail[e.Name()] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// readEML parses an RFC 5322 file and returns its recipient, subject and
+// decoded plain-text body.
+func readEML(t *testing.T, path string) email {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	to, err := mail.ParseAddress(msg.Header.Get("To"))
+	if err != nil {
+		t.Fatalf("%s: To: %v", path, err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil {
+		t.Fatalf("%s: Subject: %v", path, err)
+	}
+	text, err := plainText(msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
+	if err != nil {
+		t.Fatalf("%s: body: %v", path, err)
+	}
+	return email{To: to.Address, Subject: subject, Text: text}
+}
+
+// plainText returns the decoded text/plain part of a MIME body.
+func plainText(contentType, encoding string, body io.Reader) (string, error) {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mediaType = "text/plain"
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextRawPart()
+			if err != nil {
+				return "", err
+			}
+			text, err := plainText(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part)
+			if err == nil && text != "" {
+				return text, nil
+			}
+		}
+	}
+	if mediaType != "text/plain" {
+		return "", nil
+	}
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	}
+	b, err := io.ReadAll(body)
+	return strings.ReplaceAll(string(b), "\r\n", "\n"), err
+}
+
+// linkToken returns the token of the link to FRONTEND_URL+path in m.
+func linkToken(t *testing.T, m email, path string) string {
+	t.Helper()
+	re := regexp.MustCompile(regexp.QuoteMeta("http://app.test"+path+"?token=") + `([^\s"<>]+)`)
+	match := re.FindStringSubmatch(m.Text)
+	if match == nil {
+		t.Fatalf("no %s link in mail %q:\n%s", path, m.Subject, m.Text)
+	}
+	token, err := url.QueryUnescape(match[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// register signs email up and returns the token of its verification mail.
+func (s *stack) register(t *testing.T, addr string) string {
+	t.Helper()
+	wantStatus(t, s.do(t, "POST", "/api/v1/auth/register/",
+		map[string]string{"email": addr, "password": testPassword, "name": "Test User"}), http.StatusAccepted)
+	return linkToken(t, s.takeMail(t, addr), "/verify-email")
+}
+
+// signUp registers email and verifies it, and returns the user.
+func (s *stack) signUp(t *testing.T, addr string) userObject {
+	t.Helper()
+	token := s.register(t, addr)
+	return decode[userBody](t, s.do(t, "POST", "/api/v1/auth/verify-email/",
+		map[string]string{"token": token}), http.StatusOK).User
+}
+
+// login signs email in with testPassword and returns the tokens.
+func (s *stack) login(t *testing.T, addr string, opts ...requestOption) tokensObject {
+	t.Helper()
+	return s.loginWith(t, addr, testPassword, opts...)
+}
+
+func (s *stack) loginWith(t *testing.T, addr, password string, opts ...requestOption) tokensObject {
+	t.Helper()
+	return decode[tokensObject](t, s.do(t, "POST", "/api/v1/auth/login/",
+		map[string]string{"email": addr, "password": password}, opts...), http.StatusOK)
+}
+
+// refresh presents a refresh token.
+func (s *stack) refresh(t *testing.T, token string) response {
+	t.Helper()
+	return s.do(t, "POST", "/api/v1/auth/token/refresh/", map[string]string{"refresh": token})
+}
+
+// me asks for the current user with an access token.
+func (s *stack) me(t *testing.T, token string) response {
+	t.Helper()
+	return s.do(t, "GET", "/api/v1/auth/me/", nil, bearer(token))
+}
+
+// auditEvents returns the events named event, newest first.
+func (s *stack) auditEvents(t *testing.T, event string) []auth.AuditEvent {
+	t.Helper()
+	events, _, err := s.store.AuditEvents(context.Background(), auth.AuditFilter{Event: event}, auth.Page{Limit: 100})
+	if err != nil {
+		t.Fatalf("audit events: %v", err)
+	}
+	return events
+}
+
+// user reads a user from the store by email.
+func (s *stack) user(t *testing.T, addr string) auth.User {
+	t.Helper()
+	u, err := s.store.UserByEmail(context.Background(), addr)
+	if err != nil {
+		t.Fatalf("user %s: %v", addr, err)
+	}
+	return u
+}
+
+// updateUser changes a user directly in the store.
+func (s *stack) updateUser(t *testing.T, addr string, change func(*auth.User)) {
+	t.Helper()
+	u := s.user(t, addr)
+	change(&u)
+	if err := s.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatalf("update user %s: %v", addr, err)
+	}
+}
