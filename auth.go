@@ -130,11 +130,13 @@ func (a *Authenticator) Register(ctx context.Context, c Client, in RegisterInput
 	})
 	switch {
 	case errors.Is(err, ErrConflict):
-		return a.send(ctx, accountExistsMail(email, a.cfg.FrontendURL))
+		a.send(ctx, accountExistsMail(email, a.cfg.FrontendURL))
+		return nil
 	case err != nil:
 		return fmt.Errorf("auth: register: %w", err)
 	}
-	return a.send(ctx, verificationMail(email, a.link("/verify-email", secret)))
+	a.send(ctx, verificationMail(email, a.link("/verify-email", secret)))
+	return nil
 }
 
 // VerifyEmail consumes a verification token and marks its user's email
@@ -197,7 +199,8 @@ func (a *Authenticator) ResendVerification(ctx context.Context, c Client, email 
 	if err != nil {
 		return fmt.Errorf("auth: resend verification: %w", err)
 	}
-	return a.send(ctx, verificationMail(email, a.link("/verify-email", secret)))
+	a.send(ctx, verificationMail(email, a.link("/verify-email", secret)))
+	return nil
 }
 
 // Login checks email and password and opens a session. The order of checks
@@ -409,7 +412,7 @@ func (a *Authenticator) storePassword(ctx context.Context, c Client, p Principal
 	if err != nil {
 		return err
 	}
-	return a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
+	err = a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
 		u, err := tx.UserByID(ctx, p.UserID)
 		if err != nil {
 			return err
@@ -427,6 +430,10 @@ func (a *Authenticator) storePassword(ctx context.Context, c Client, p Principal
 		}
 		return a.audit(ctx, tx, c, AuditEvent{Event: event, ActorID: u.ID, TargetType: TargetUser, TargetID: u.ID})
 	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrUnauthenticated // the user was deleted meanwhile
+	}
+	return err
 }
 
 // ForgotPassword mails a reset link when email belongs to an active
@@ -458,7 +465,8 @@ func (a *Authenticator) ForgotPassword(ctx context.Context, c Client, email stri
 	if err != nil {
 		return fmt.Errorf("auth: forgot password: %w", err)
 	}
-	return a.send(ctx, resetMail(email, a.link("/reset-password", secret)))
+	a.send(ctx, resetMail(email, a.link("/reset-password", secret)))
+	return nil
 }
 
 // ResetPassword consumes a reset token and sets a new password, marks the
@@ -590,13 +598,14 @@ func (a *Authenticator) audit(ctx context.Context, s Store, c Client, e AuditEve
 	return s.AppendAudit(ctx, e)
 }
 
-// send hands m to the mailer. A failure is logged and returned.
-func (a *Authenticator) send(ctx context.Context, m Message) error {
+// send hands m to the mailer and logs a failure. The flows that mail
+// (register, resend, forgot) answer alike whether an account exists, so a
+// failure is not returned: an error only for existing accounts would
+// reveal them. The user can ask again; the operator sees the log.
+func (a *Authenticator) send(ctx context.Context, m Message) {
 	if err := a.mailer.Send(ctx, m); err != nil {
-		a.log.ErrorContext(ctx, "send mail", "subject", m.Subject, "err", err)
-		return fmt.Errorf("auth: send mail: %w", err)
+		a.log.ErrorContext(ctx, "send mail failed", "subject", m.Subject, "err", err)
 	}
-	return nil
 }
 
 // link returns FRONTEND_URL + path with the token as its query.

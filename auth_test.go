@@ -2,6 +2,8 @@ package auth_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -436,4 +438,54 @@ func TestAccessTokensAreVerifiedStrictly(t *testing.T) {
 			t.Fatalf("VerifyAccessToken = %v", err)
 		}
 	})
+}
+
+func TestAccessTokenClaims(t *testing.T) {
+	f := newFixture(t)
+	u := f.verifiedUser(t, "claims@example.com")
+	tok := f.login(t, "claims@example.com")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok.Access, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"iss": "http://localhost:8080", "aud": "authd", "sub": u.ID, "sid": tok.SessionID,
+		"role": "END_USER", "typ": "access"}
+	for k, v := range want {
+		if c[k] != v {
+			t.Errorf("claim %s = %v, want %v", k, c[k], v)
+		}
+	}
+	for _, k := range []string{"iat", "exp", "jti"} {
+		if c[k] == nil {
+			t.Errorf("claim %s is missing", k)
+		}
+	}
+}
+
+// failingMailer refuses every message.
+type failingMailer struct{}
+
+func (failingMailer) Send(context.Context, auth.Message) error { return errors.New("smtp down") }
+
+func TestMailFailuresDoNotRevealAccounts(t *testing.T) {
+	f := newFixture(t)
+	f.verifiedUser(t, "known@example.com")
+	a, err := auth.NewAuthenticator(f.store, failingMailer{}, auth.Config{
+		JWTSecret: []byte("test-secret-test-secret-test-secret!"), Argon2: cheapArgon2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, email := range []string{"known@example.com", "unknown@example.com"} {
+		if err := a.Register(ctx, client, auth.RegisterInput{Email: email, Password: goodPassword}); err != nil {
+			t.Errorf("register %s with mail down = %v, want nil", email, err)
+		}
+		if err := a.ForgotPassword(ctx, client, email); err != nil {
+			t.Errorf("forgot %s with mail down = %v, want nil", email, err)
+		}
+	}
 }

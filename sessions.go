@@ -36,19 +36,13 @@ func (a *Authenticator) openSession(ctx context.Context, c Client, u User, recor
 // issue signs an access token and the refresh token with this jti.
 func (a *Authenticator) issue(userID string, role GlobalRole, sessionID, jti string, now, refreshExpires time.Time) (Tokens, error) {
 	accessExpires := now.Add(a.cfg.AccessTokenTTL)
-	access, err := a.tokens.sign(claims{
-		RegisteredClaims: jwt.RegisteredClaims{Subject: userID, ID: newID(),
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(accessExpires)},
-		SessionID: sessionID, Role: role, Type: typAccess,
-	})
+	access, err := a.tokens.sign(claims{Subject: userID, ID: newID(), SessionID: sessionID, Role: role,
+		Type: typAccess, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(accessExpires)})
 	if err != nil {
 		return Tokens{}, err
 	}
-	refresh, err := a.tokens.sign(claims{
-		RegisteredClaims: jwt.RegisteredClaims{Subject: userID, ID: jti,
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(refreshExpires)},
-		SessionID: sessionID, Type: typRefresh,
-	})
+	refresh, err := a.tokens.sign(claims{Subject: userID, ID: jti, SessionID: sessionID,
+		Type: typRefresh, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(refreshExpires)})
 	if err != nil {
 		return Tokens{}, err
 	}

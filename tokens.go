@@ -18,13 +18,28 @@ const (
 	typRefresh = "refresh"
 )
 
-// claims is the one claims struct of every token authd signs.
+// claims is the one claims struct of every token authd signs. It spells
+// out the registered claims itself so that aud is a single string, as the
+// contract promises (jwt.RegisteredClaims writes an array).
 type claims struct {
-	jwt.RegisteredClaims
-	SessionID string     `json:"sid"`
-	Role      GlobalRole `json:"role,omitempty"`
-	Type      string     `json:"typ"`
+	Issuer    string           `json:"iss"`
+	Audience  string           `json:"aud"`
+	Subject   string           `json:"sub"`
+	SessionID string           `json:"sid"`
+	Role      GlobalRole       `json:"role,omitempty"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ExpiresAt *jwt.NumericDate `json:"exp"`
+	ID        string           `json:"jti"`
+	Type      string           `json:"typ"`
 }
+
+// The jwt.Claims methods, read by the parser's validation.
+func (c claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
+func (c claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
+func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Audience}, nil }
 
 // signer issues and verifies JWTs with one algorithm (HS256) and one key.
 // Only that algorithm is accepted and iss, aud, exp and typ are required,
@@ -55,8 +70,7 @@ func newSigner(key []byte, issuer, audience string, now func() time.Time) *signe
 
 // sign returns the signed JWT of c with the issuer and audience filled in.
 func (s *signer) sign(c claims) (string, error) {
-	c.Issuer = s.issuer
-	c.Audience = jwt.ClaimStrings{s.audience}
+	c.Issuer, c.Audience = s.issuer, s.audience
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 }
 
