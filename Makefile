@@ -1,0 +1,18 @@
+# The README's two commands: `go run ./cmd/authd` serves on the embedded
+# defaults, `make test` runs the whole test suite.
+
+.PHONY: test build vet fmt
+
+test: vet
+	./scripts/services.sh
+	go test -race -count=1 ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	go vet ./...
+
+build:
+	CGO_ENABLED=0 go build ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/authd/auth"
+	"github.com/authd/auth/mailer"
+	"github.com/authd/auth/storage"
+	"github.com/authd/auth/storage/redisstore"
+)
+
+// app is what every command shares: the settings, the logger, the store
+// and, when REDIS_URL is set, the Redis client.
+type app struct {
+	settings settings
+	log      *slog.Logger
+	store    *storage.Store
+	redis    *redis.Client
+	getenv   func(string) string
+}
+
+// openApp reads the environment and opens the database (and Redis). The
+// caller closes the app.
+func openApp(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app, error) {
+	s, err := loadSettings(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	a := &app{settings: s, log: newLogger(stderr, s), getenv: getenv}
+	if a.store, err = storage.Open(ctx, s.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if s.RedisURL != "" {
+		opts, err := redis.ParseURL(s.RedisURL)
+		if err != nil {
+			a.Close()
+			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL")
+		}
+		a.redis = redis.NewClient(opts)
+	}
+	return a, nil
+}
+
+// Close closes the database and Redis connections.
+func (a *app) Close() error {
+	var errs []error
+	if a.redis != nil {
+		errs = append(errs, a.redis.Close())
+	}
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// authenticator builds the library's Authenticator on the app's store, the
+// configured mailer and limiter. It needs the secrets.
+func (a *app) authenticator() (*auth.Authenticator, error) {
+	if err := a.settings.loadSecrets(a.getenv, a.log); err != nil {
+		return nil, err
+	}
+	m, err := a.mailer()
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.settings.Auth
+	cfg.Logger = a.log
+	if a.redis != nil {
+		cfg.Limiter = redisstore.NewLimiter(a.redis, "authd:ratelimit:")
+	}
+	return auth.NewAuthenticator(a.store, m, cfg)
+}
+
+// mailer returns the SMTP mailer when EMAIL_HOST is set, else the one that
+// writes .eml files into MAIL_DIR.
+func (a *app) mailer() (auth.Mailer, error) {
+	s := a.settings
+	if s.SMTP.Host == "" {
+		return mailer.NewDir(s.MailDir, s.SMTP.From, a.log)
+	}
+	return mailer.NewSMTP(mailer.SMTPConfig{Host: s.SMTP.Host, Port: s.SMTP.Port,
+		Username: s.SMTP.Username, Password: s.SMTP.Password, From: s.SMTP.From})
+}
+
+// ready reports whether the database and Redis (if configured) answer.
+func (a *app) ready(ctx context.Context) error {
+	if err := a.store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if a.redis != nil {
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}
