@@ -1,0 +1,113 @@
+package storage
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/authd/auth"
+)
+
+// This file is the one place that reads driver errors.
+
+// PostgreSQL SQLSTATE codes (Appendix A of its manual).
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+)
+
+// dbError returns err, from doing op, as the error the caller of the Store
+// sees: sql.ErrNoRows becomes auth.ErrNotFound; a unique violation
+// auth.ErrConflict, and so does a foreign-key violation (the row refers to
+// one that does not exist, or no longer does). Their messages say what was
+// being done, never the SQL or the constraint. Any other error is wrapped
+// as it is.
+func dbError(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound(op)
+	case isUniqueViolation(err):
+		return fmt.Errorf("storage: %s: already exists: %w", op, auth.ErrConflict)
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("storage: %s: refers to a row that does not exist: %w", op, auth.ErrConflict)
+	default:
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+}
+
+// notFound is the error of op when no row matched.
+func notFound(op string) error {
+	return fmt.Errorf("storage: %s: %w", op, auth.ErrNotFound)
+}
+
+func isUniqueViolation(err error) bool {
+	if code, ok := pgCode(err); ok {
+		return code == pgUniqueViolation
+	}
+	if code, ok := sqliteCode(err); ok {
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	// Another SQLite driver handed to New: its message is SQLite's own.
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func isForeignKeyViolation(err error) bool {
+	if code, ok := pgCode(err); ok {
+		return code == pgForeignKeyViolation
+	}
+	if code, ok := sqliteCode(err); ok {
+		return code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+// pgCode returns the SQLSTATE of a PostgreSQL error.
+func pgCode(err error) (string, bool) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code, true
+	}
+	return "", false
+}
+
+// sqliteCode returns the extended result code of a SQLite error.
+func sqliteCode(err error) (int, bool) {
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		return sqliteErr.Code(), true
+	}
+	return 0, false
+}
+
+// affectedRows returns how many rows the statement of op changed, or the
+// error it failed with.
+func affectedRows(op string, res sql.Result, err error) (int, error) {
+	if err != nil {
+		return 0, dbError(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, dbError(op, err)
+	}
+	return int(n), nil
+}
+
+// affectedOne returns auth.ErrNotFound when the statement of op changed no
+// row, or the error it failed with.
+func affectedOne(op string, res sql.Result, err error) error {
+	n, err := affectedRows(op, res, err)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(op)
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package storage_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/auth"
+	"github.com/authd/auth/internal/testenv"
+	"github.com/authd/auth/storage"
+	"github.com/authd/auth/storage/storetest"
+)
+
+// postgresMaxConns bounds each test store's pool, so that parallel tests,
+// each racing fifty goroutines, stay under the server's max_connections.
+const postgresMaxConns = 8
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		return openMigrated(t, sqliteURL(t))
+	})
+}
+
+func TestSQLiteInMemory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		return openMigrated(t, "sqlite::memory:")
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) auth.Store {
+		return openMigrated(t, testenv.PostgresURL(t))
+	})
+}
+
+// dialects names a fresh database of each dialect.
+var dialects = []struct {
+	name string
+	url  func(t *testing.T) string
+}{
+	{storage.DialectSQLite, sqliteURL},
+	{storage.DialectPostgres, func(t *testing.T) string { return testenv.PostgresURL(t) }},
+}
+
+func sqliteURL(t *testing.T) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "authd.db")
+}
+
+// openMigrated opens url, migrates it and closes it when the test ends.
+func openMigrated(t *testing.T, url string) *storage.Store {
+	t.Helper()
+	s, err := storage.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	if s.Dialect() == storage.DialectPostgres {
+		s.DB().SetMaxOpenConns(postgresMaxConns)
+	}
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func TestOpenRefusesURLsItCannotUse(t *testing.T) {
+	tests := []struct {
+		name, url string
+	}{
+		{"an empty URL", ""},
+		{"another database", "mysql://root:s3cret@localhost/authd"},
+		{"a bare path", "./data/authd.db"},
+		{"a file: URI", "file:authd.db"},
+		{"sqlite without a path", "sqlite:"},
+		{"a sqlite path with options", "sqlite:authd.db?mode=ro"},
+		{"a scheme in capitals", "POSTGRES://postgres:s3cret@localhost/authd"},
+		{"a postgres URL with a bad port", "postgres://postgres:s3cret@localhost:port/authd"},
+		{"a postgres URL with a bad sslmode", "postgresql://postgres:s3cret@localhost/authd?sslmode=sometimes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := storage.Open(t.Context(), tt.url)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded", tt.url)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the error repeats the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpenReportsAnUnreachablePostgresWithoutThePassword(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	s, err := storage.Open(ctx, "postgres://postgres:s3cret@127.0.0.1:1/authd?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a port where nothing listens succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("the error repeats the password: %v", err)
+	}
+}
+
+func TestOpenAcceptsBothPostgresSchemes(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	for _, u := range []string{url, strings.Replace(url, "postgres://", "postgresql://", 1)} {
+		s := openMigrated(t, u)
+		if s.Dialect() != storage.DialectPostgres {
+			t.Errorf("Dialect() = %q, want %q", s.Dialect(), storage.DialectPostgres)
+		}
+		if err := s.Ping(t.Context()); err != nil {
+			t.Errorf("Ping: %v", err)
+		}
+	}
+}
+
+func TestOpenSQLiteCreatesTheDirectoryAndSetsPragmas(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "dir", "authd.db")
+	s := openMigrated(t, "sqlite:"+path)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database file: %v", err)
+	}
+	if s.Dialect() != storage.DialectSQLite {
+		t.Errorf("Dialect() = %q, want %q", s.Dialect(), storage.DialectSQLite)
+	}
+	tests := []struct {
+		pragma, want string
+	}{
+		{"journal_mode", "wal"},
+		{"busy_timeout", "5000"},
+		{"foreign_keys", "1"},
+		{"synchronous", "1"}, // NORMAL
+	}
+	for _, tt := range tests {
+		var got string
+		if err := s.DB().QueryRowContext(t.Context(), "PRAGMA "+tt.pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", tt.pragma, err)
+		}
+		if got != tt.want {
+			t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
+		}
+	}
+}
+
+func TestNewRefusesANilHandle(t *testing.T) {
+	if _, err := storage.New(nil); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+}
+
+func TestMigrateTwiceChangesNothing(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			if err := s.Migrate(t.Context()); err != nil {
+				t.Fatalf("second Migrate: %v", err)
+			}
+			checkAppliedVersions(t, s)
+		})
+	}
+}
+
+func TestMigrateFromSeveralProcessesAtOnce(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			url := d.url(t)
+			const processes = 4
+			stores := make([]*storage.Store, processes)
+			for i := range stores {
+				s, err := storage.Open(t.Context(), url)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				defer s.Close()
+				stores[i] = s
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, processes)
+			for i, s := range stores {
+				wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatalf("concurrent Migrate: %v", err)
+			}
+			checkAppliedVersions(t, stores[0])
+		})
+	}
+}
+
+// checkAppliedVersions checks that schema_migrations lists each embedded
+// migration of the store's dialect once.
+func checkAppliedVersions(t *testing.T, s *storage.Store) {
+	t.Helper()
+	var applied []string
+	if err := s.DB().NewSelect().Table("schema_migrations").Column("version").Order("version").Scan(t.Context(), &applied); err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	if want := migrationVersions(t, s.Dialect()); !slices.Equal(applied, want) {
+		t.Errorf("schema_migrations = %v, want %v", applied, want)
+	}
+}
+
+func migrationVersions(t *testing.T, dialect string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join("migrations", dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	for _, e := range entries {
+		versions = append(versions, strings.TrimSuffix(e.Name(), ".sql"))
+	}
+	return versions
+}
+
+func TestBothDialectsHaveTheSameMigrations(t *testing.T) {
+	pg := migrationVersions(t, storage.DialectPostgres)
+	lite := migrationVersions(t, storage.DialectSQLite)
+	if len(pg) == 0 || !slices.Equal(pg, lite) {
+		t.Errorf("migrations: postgres %v, sqlite %v; want the same non-empty list", pg, lite)
+	}
+}
+
+func TestTheAuditTableRefusesUpdateAndDelete(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			e := auth.AuditEvent{ID: newID(), OccurredAt: time.Now(), Event: auth.EventLogin, ActorID: newID()}
+			if err := s.AppendAudit(t.Context(), e); err != nil {
+				t.Fatalf("AppendAudit: %v", err)
+			}
+			statements := []string{
+				"UPDATE audit_events SET event = 'auth.logout'",
+				"UPDATE audit_events SET metadata = '{}' WHERE seq = 1",
+				"DELETE FROM audit_events",
+				"DELETE FROM audit_events WHERE id = '" + e.ID + "'",
+			}
+			if s.Dialect() == storage.DialectPostgres {
+				statements = append(statements, "TRUNCATE audit_events", "TRUNCATE audit_events CASCADE")
+			}
+			for _, stmt := range statements {
+				if _, err := s.DB().ExecContext(t.Context(), stmt); err == nil {
+					t.Errorf("%s: succeeded", stmt)
+				} else if !strings.Contains(err.Error(), "append-only") {
+					t.Errorf("%s: %v, want the append-only error", stmt, err)
+				}
+			}
+			events, _, err := s.AuditEvents(t.Context(), auth.AuditFilter{}, auth.Page{})
+			if err != nil {
+				t.Fatalf("AuditEvents: %v", err)
+			}
+			if len(events) != 1 || events[0].ID != e.ID || events[0].Event != e.Event {
+				t.Errorf("the log after the refused statements = %+v, want the one event", events)
+			}
+		})
+	}
+}
+
+func TestSQLiteKeepsTimesAsFixedWidthUTCText(t *testing.T) {
+	s := openMigrated(t, sqliteURL(t))
+	u := auth.User{
+		ID: newID(), Email: "ada@example.com", Role: auth.RoleEndUser, IsActive: true,
+		CreatedAt: time.Date(2031, 1, 2, 8, 4, 5, 0, time.FixedZone("UTC+5", 5*60*60)),
+		UpdatedAt: time.Date(2031, 1, 2, 3, 4, 5, 120_000_789, time.UTC),
+	}
+	if err := s.CreateUser(t.Context(), u); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	var created, updated string
+	row := s.DB().QueryRowContext(t.Context(), "SELECT created_at, updated_at FROM users WHERE id = ?", u.ID)
+	if err := row.Scan(&created, &updated); err != nil {
+		t.Fatal(err)
+	}
+	if created != "2031-01-02T03:04:05.000000Z" || updated != "2031-01-02T03:04:05.120000Z" {
+		t.Errorf("stored times %q and %q, want 2031-01-02T03:04:05.000000Z and 2031-01-02T03:04:05.120000Z", created, updated)
+	}
+}
+
+func TestRowsThatReferToMissingRowsAreConflicts(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			now := time.Now()
+			sess := auth.Session{
+				ID: newID(), UserID: newID(), RefreshHash: "h",
+				CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), MaxExpiresAt: now.Add(time.Hour),
+			}
+			if err := s.CreateSession(t.Context(), sess); !errors.Is(err, auth.ErrConflict) {
+				t.Errorf("CreateSession of an unknown user: %v, want ErrConflict", err)
+			}
+			tok := auth.OneTimeToken{
+				Hash: "h", Purpose: auth.PurposeVerifyEmail, UserID: newID(),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			}
+			if err := s.CreateToken(t.Context(), tok); !errors.Is(err, auth.ErrConflict) {
+				t.Errorf("CreateToken of an unknown user: %v, want ErrConflict", err)
+			}
+		})
+	}
+}
+
+func TestIDsThatAreNotUUIDsAreRefused(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			now := time.Now()
+			for _, id := range []string{"", "42", "6F9619FF-8B86-D011-B42D-00C04FC964FF", "{6f9619ff-8b86-d011-b42d-00c04fc964ff}"} {
+				u := auth.User{ID: id, Email: fmt.Sprintf("u%d@example.com", len(id)), CreatedAt: now, UpdatedAt: now}
+				err := s.CreateUser(t.Context(), u)
+				if err == nil || errors.Is(err, auth.ErrConflict) || errors.Is(err, auth.ErrNotFound) {
+					t.Errorf("CreateUser with id %q: %v, want a plain error", id, err)
+				}
+				e := auth.AuditEvent{ID: newID(), OccurredAt: now, Event: auth.EventLogin, ActorID: id}
+				if err := s.AppendAudit(t.Context(), e); id != "" && err == nil {
+					t.Errorf("AppendAudit with actor id %q succeeded", id)
+				}
+			}
+		})
+	}
+}
+
+func TestConcurrentTransactionsThatReadThenWriteAllCommit(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			const writers = 20
+			var wg sync.WaitGroup
+			errs := make([]error, writers)
+			for i := range writers {
+				wg.Go(func() {
+					errs[i] = s.WithinTx(t.Context(), func(ctx context.Context, tx auth.Store) error {
+						email := fmt.Sprintf("writer%d@example.com", i)
+						if _, err := tx.UserByEmail(ctx, email); !errors.Is(err, auth.ErrNotFound) {
+							return fmt.Errorf("UserByEmail before creating: %v", err)
+						}
+						now := time.Now()
+						u := auth.User{ID: newID(), Email: email, Role: auth.RoleEndUser, IsActive: true, CreatedAt: now, UpdatedAt: now}
+						if err := tx.CreateUser(ctx, u); err != nil {
+							return err
+						}
+						return tx.AppendAudit(ctx, auth.AuditEvent{ID: newID(), OccurredAt: now, Event: auth.EventUserRegistered, ActorID: u.ID})
+					})
+				})
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				t.Fatalf("concurrent transactions: %v", err)
+			}
+			events, _, err := s.AuditEvents(t.Context(), auth.AuditFilter{}, auth.Page{Limit: 100})
+			if err != nil || len(events) != writers {
+				t.Fatalf("AuditEvents: %d events, %v; want %d", len(events), err, writers)
+			}
+		})
+	}
+}
+
+// newID returns a random version 4 UUID.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
