@@ -40,10 +40,24 @@ const (
 const (
 	TargetUser    = "user"
 	TargetSession = "session"
+	TargetOrg     = "org"
+	TargetMember  = "member"
+	TargetInvite  = "invite"
+	TargetRole    = "role"
 )
 
-// Events of user administration.
+// Events of organisations and user administration.
 const (
-	EventUserRoleChanged = "user.role_changed"
-	EventUserDisabled    = "user.disabled"
+	EventOrgCreated           = "org.created"
+	EventOrgUpdated           = "org.updated"
+	EventOrgDeleted           = "org.deleted"
+	EventMemberInvited        = "member.invited"
+	EventMemberJoined         = "member.joined"
+	EventMemberRemoved        = "member.removed"
+	EventMemberLeft           = "member.left"
+	EventMemberRoleChanged    = "member.role_changed"
+	EventOwnershipTransferred = "org.ownership_transferred"
+	EventUserRoleChanged      = "user.role_changed"
+	EventUserDisabled         = "user.disabled"
+	EventPermissionsChanged   = "permissions.changed"
 )

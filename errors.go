@@ -45,6 +45,17 @@ var (
 	// ErrConflict is a state conflict without a more specific code, such as a
 	// unique constraint the caller raced against.
 	ErrConflict = errors.New("auth: conflict")
+	// ErrSlugTaken is an organisation slug already in use.
+	ErrSlugTaken = errors.New("auth: slug taken")
+	// ErrAlreadyMember is an invite or a membership of a user who is a
+	// member already.
+	ErrAlreadyMember = errors.New("auth: already a member")
+	// ErrOwnerCannotLeave is the owner leaving its organisation; ownership
+	// must be transferred first.
+	ErrOwnerCannotLeave = errors.New("auth: the owner cannot leave the organisation")
+	// ErrInviteEmailMismatch is accepting an invite addressed to another
+	// email.
+	ErrInviteEmailMismatch = errors.New("auth: invite addressed to another email")
 	// ErrThrottled is a rate limit; the error returned is a *ThrottledError
 	// that matches it.
 	ErrThrottled = errors.New("auth: throttled")

@@ -101,6 +101,79 @@ type AuditFilter struct {
 	Until   time.Time
 }
 
+// UserFilter narrows a user listing. Query matches a substring of the email
+// or the name, case-insensitively; Role, when set, matches exactly.
+type UserFilter struct {
+	Query string
+	Role  GlobalRole
+}
+
+// Org is an organisation (a tenant). Slug is unique and immutable.
+type Org struct {
+	ID        string
+	Name      string
+	Slug      string
+	OwnerID   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// OrgFilter narrows an organisation listing. Query matches a substring of
+// the name or the slug, case-insensitively.
+type OrgFilter struct {
+	Query string
+}
+
+// Member is one user's membership of one organisation. Email and Name are
+// the user's, read with the membership; they are ignored on writes. The
+// zero Member means "not a member".
+type Member struct {
+	OrgID    string
+	UserID   string
+	Role     OrgRole
+	JoinedAt time.Time
+	Email    string
+	Name     string
+}
+
+// OrgMembership is an organisation with one user's role in it.
+type OrgMembership struct {
+	Org  Org
+	Role OrgRole
+}
+
+// Invite is an invitation of an email address to an organisation with a
+// role. Only TokenHash (SHA-256, hex) of the mailed token is stored. A zero
+// AcceptedAt means it is pending (while not expired).
+type Invite struct {
+	ID         string
+	OrgID      string
+	Email      string
+	Role       OrgRole
+	TokenHash  string
+	InvitedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt time.Time
+}
+
+// RolePermission is one stored grant: permission to role in scope. Names
+// are kept as strings so that a store holding an unknown name can be
+// reported, not silently skipped.
+type RolePermission struct {
+	Scope      Scope
+	Role       string
+	Permission string
+}
+
+// Stats are the counts of the internal dashboard.
+type Stats struct {
+	Users          int
+	ActiveSessions int
+	Orgs           int
+	Logins24h      int
+}
+
 // UserStore keeps accounts. Emails are unique.
 type UserStore interface {
 	// CreateUser inserts u. It returns ErrConflict when the email is taken.
@@ -113,6 +186,10 @@ type UserStore interface {
 	// UpdatedAt of the user with u.ID. It returns ErrNotFound when there is
 	// no such user.
 	UpdateUser(ctx context.Context, u User) error
+	// Users returns the users matching f, oldest first, one page at a time,
+	// with the cursor of the next page ("" on the last). A cursor this
+	// method did not return is a *ValidationError on "cursor".
+	Users(ctx context.Context, f UserFilter, p Page) ([]User, string, error)
 }
 
 // SessionStore keeps sessions.
@@ -167,6 +244,87 @@ type AuditStore interface {
 	AuditEvents(ctx context.Context, f AuditFilter, p Page) ([]AuditEvent, string, error)
 }
 
+// OrgStore keeps organisations. Deleting an organisation deletes its
+// memberships and invites.
+type OrgStore interface {
+	// CreateOrg inserts o. It returns ErrSlugTaken when the slug exists.
+	CreateOrg(ctx context.Context, o Org) error
+	// OrgBySlug returns the organisation or ErrNotFound.
+	OrgBySlug(ctx context.Context, slug string) (Org, error)
+	// UpdateOrg writes Name, OwnerID and UpdatedAt of the organisation with
+	// o.ID, or returns ErrNotFound.
+	UpdateOrg(ctx context.Context, o Org) error
+	// DeleteOrg deletes the organisation with its memberships and invites,
+	// or returns ErrNotFound.
+	DeleteOrg(ctx context.Context, id string) error
+	// Orgs returns the organisations matching f, oldest first, paged as
+	// [UserStore.Users].
+	Orgs(ctx context.Context, f OrgFilter, p Page) ([]Org, string, error)
+	// UserOrgs returns the organisations userID belongs to with its role in
+	// each, oldest membership first, paged as [UserStore.Users].
+	UserOrgs(ctx context.Context, userID string, p Page) ([]OrgMembership, string, error)
+}
+
+// MemberStore keeps memberships: at most one per organisation and user.
+type MemberStore interface {
+	// AddMember inserts m. It returns ErrAlreadyMember when the user is a
+	// member already.
+	AddMember(ctx context.Context, m Member) error
+	// Member returns the membership with the user's email and name, or
+	// ErrNotFound.
+	Member(ctx context.Context, orgID, userID string) (Member, error)
+	// Members returns an organisation's memberships, with emails and names,
+	// oldest first, paged as [UserStore.Users].
+	Members(ctx context.Context, orgID string, p Page) ([]Member, string, error)
+	// SetMemberRole changes a membership's role, or returns ErrNotFound.
+	SetMemberRole(ctx context.Context, orgID, userID string, role OrgRole) error
+	// RemoveMember deletes a membership, or returns ErrNotFound.
+	RemoveMember(ctx context.Context, orgID, userID string) error
+}
+
+// InviteStore keeps invitations.
+type InviteStore interface {
+	// CreateInvite inserts i after deleting any pending invite of the same
+	// organisation and email, so re-inviting replaces the pending invite.
+	CreateInvite(ctx context.Context, i Invite) error
+	// PendingInvites returns an organisation's invites that are neither
+	// accepted nor expired at now, oldest first, paged as [UserStore.Users].
+	PendingInvites(ctx context.Context, orgID string, now time.Time, p Page) ([]Invite, string, error)
+	// InviteByHash returns the invite with this token hash (accepted and
+	// expired ones too) or ErrNotFound.
+	InviteByHash(ctx context.Context, hash string) (Invite, error)
+	// AcceptInvite marks the invite with this hash accepted at now and
+	// returns it, in one conditional statement: it returns ErrNotFound when
+	// there is no such invite, or it was accepted, or it expired at or
+	// before now, so of concurrent callers exactly one succeeds.
+	AcceptInvite(ctx context.Context, hash string, now time.Time) (Invite, error)
+	// DeleteInvite deletes a pending invite of the organisation, or returns
+	// ErrNotFound (also for an invite of another organisation).
+	DeleteInvite(ctx context.Context, orgID, id string) error
+}
+
+// PermissionStore keeps the role → permission mappings.
+type PermissionStore interface {
+	// RolePermissions returns every stored grant.
+	RolePermissions(ctx context.Context) ([]RolePermission, error)
+	// SetRolePermissions replaces the grants of one role with perms and
+	// marks the role as configured.
+	SetRolePermissions(ctx context.Context, scope Scope, role string, perms []Permission) error
+	// SeedRolePermissions stores perms for a role that was never configured
+	// and reports whether it did; a configured role (even one configured
+	// to have no permission) is left alone, so seeding is idempotent and
+	// never undoes an edit.
+	SeedRolePermissions(ctx context.Context, scope Scope, role string, perms []Permission) (bool, error)
+}
+
+// StatsStore counts for the internal dashboard.
+type StatsStore interface {
+	// Stats returns the number of users, of sessions active at now, of
+	// organisations, and of auth.login and sso.login events since
+	// now minus 24 hours.
+	Stats(ctx context.Context, now time.Time) (Stats, error)
+}
+
 // Store is everything the services persist. Implementations are safe for
 // concurrent use; storage.Store is the one on SQLite and PostgreSQL.
 type Store interface {
@@ -174,6 +332,11 @@ type Store interface {
 	SessionStore
 	TokenStore
 	AuditStore
+	OrgStore
+	MemberStore
+	InviteStore
+	PermissionStore
+	StatsStore
 	// WithinTx runs fn in one transaction with a Store bound to it; it
 	// commits when fn returns nil and rolls back otherwise. Calling WithinTx
 	// on the transaction's Store runs fn in the same transaction.
