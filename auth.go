@@ -589,13 +589,9 @@ func (a *Authenticator) replaceToken(ctx context.Context, userID string, purpose
 	return secret, err
 }
 
-// audit appends e through s (usually the caller's transaction), filling in
-// its id, time and client.
+// audit appends e through s (usually the caller's transaction).
 func (a *Authenticator) audit(ctx context.Context, s Store, c Client, e AuditEvent) error {
-	e.ID = newID()
-	e.OccurredAt = a.now()
-	e.IP, e.UserAgent = c.IP, c.UserAgent
-	return s.AppendAudit(ctx, e)
+	return appendAudit(ctx, s, c, a.now(), e)
 }
 
 // send hands m to the mailer and logs a failure. The flows that mail

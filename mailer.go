@@ -37,3 +37,10 @@ func resetMail(to, link string) Message {
 		"of your account. Choose a new one by opening this link within 1 hour:\n\n" + link + "\n\n" +
 		"If it was not you, ignore this message: your password has not changed.\n"}
 }
+
+// inviteMail invites to to join an organisation.
+func inviteMail(to, org, link string) Message {
+	return Message{To: to, Subject: "You are invited to join " + org, Text: "You have been invited to join " +
+		org + ". Accept the invitation within 7 days by opening this link:\n\n" + link + "\n\n" +
+		"If you did not expect this invitation, ignore this message.\n"}
+}
