@@ -9,9 +9,10 @@ import (
 // a deployment (permission mappings changed, …). Publish sends payload to
 // every subscriber of channel, on every instance, the publisher's own
 // included. Subscribe calls fn for each message on channel until ctx ends;
-// it returns once the subscription is live. Delivery is at most once and
-// may be late by a moment: subscribers reload state, they do not count
-// messages. Implementations are safe for concurrent use: [LocalBroadcaster]
+// it returns once the subscription is live, or an error. Delivery is at
+// most once and may be late by a moment: subscribers reload state, they do
+// not count messages. fn may also be called with an empty payload meaning
+// "messages may have been missed" (after a reconnection): reload then too. Implementations are safe for concurrent use: [LocalBroadcaster]
 // in one process, storage/redisstore's over Redis pub/sub across instances.
 type Broadcaster interface {
 	Publish(ctx context.Context, channel, payload string) error
@@ -63,7 +64,13 @@ func (b *LocalBroadcaster) Subscribe(ctx context.Context, channel string, fn fun
 	}
 	id := b.next
 	b.next++
-	b.subs[channel][id] = fn
+	// AfterFunc removes the subscriber asynchronously; the check makes
+	// delivery stop the moment ctx ends.
+	b.subs[channel][id] = func(payload string) {
+		if ctx.Err() == nil {
+			fn(payload)
+		}
+	}
 	context.AfterFunc(ctx, func() {
 		b.mu.Lock()
 		delete(b.subs[channel], id)

@@ -69,12 +69,51 @@ func (a *app) authenticator() (*auth.Authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
+	return auth.NewAuthenticator(a.store, m, a.authConfig())
+}
+
+// services builds the Authenticator, the Guard, the OrgService and the
+// Admin on the app's store. The Guard listens for permission changes
+// until ctx ends.
+func (a *app) services(ctx context.Context) (*auth.Authenticator, *auth.OrgService, *auth.Admin, error) {
+	authn, err := a.authenticator()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var b auth.Broadcaster = auth.NewLocalBroadcaster()
+	if a.redis != nil {
+		b = redisstore.NewBroadcaster(a.redis, "authd:")
+	}
+	guard, err := auth.NewGuard(ctx, a.store, auth.GuardConfig{Broadcaster: b, Logger: a.log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	context.AfterFunc(ctx, guard.Close)
+	m, err := a.mailer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg := a.authConfig()
+	orgs, err := auth.NewOrgService(a.store, m, guard, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	admin, err := auth.NewAdmin(a.store, guard, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return authn, orgs, admin, nil
+}
+
+// authConfig is the library configuration with the app's logger and, with
+// REDIS_URL, the shared limiter.
+func (a *app) authConfig() auth.Config {
 	cfg := a.settings.Auth
 	cfg.Logger = a.log
 	if a.redis != nil {
 		cfg.Limiter = redisstore.NewLimiter(a.redis, "authd:ratelimit:")
 	}
-	return auth.NewAuthenticator(a.store, m, cfg)
+	return cfg
 }
 
 // mailer returns the SMTP mailer when EMAIL_HOST is set, else the one that
@@ -86,6 +125,19 @@ func (a *app) mailer() (auth.Mailer, error) {
 	}
 	return mailer.NewSMTP(mailer.SMTPConfig{Host: s.SMTP.Host, Port: s.SMTP.Port,
 		Username: s.SMTP.Username, Password: s.SMTP.Password, From: s.SMTP.From})
+}
+
+// prepare migrates the database and seeds the default permission mappings
+// of roles never configured, returning the roles it seeded.
+func (a *app) prepare(ctx context.Context) ([]string, error) {
+	if err := a.store.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	seeded, err := auth.SeedPermissions(ctx, a.store)
+	if len(seeded) > 0 {
+		a.log.Info("seeded default permissions", "roles", seeded)
+	}
+	return seeded, err
 }
 
 // ready reports whether the database and Redis (if configured) answer.

@@ -36,8 +36,8 @@ func createSuperuser(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer a.Close()
-	if err := a.store.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if _, err := a.prepare(ctx); err != nil {
+		return err
 	}
 	authn, err := a.authenticator()
 	if err != nil {

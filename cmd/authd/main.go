@@ -4,6 +4,7 @@
 //
 //	authd [serve]                       migrate, then serve the REST API (the default)
 //	authd migrate                       apply database migrations and exit
+//	authd seed-permissions              write the default permission mappings of unconfigured roles
 //	authd createsuperuser --email E     create or promote a SYSTEM_ADMIN; password on stdin
 //	authd version                       print the version
 //
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, rest, getenv, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "seed-permissions":
+		return seedPermissions(ctx, rest, getenv, stdout, stderr)
 	case "createsuperuser":
 		return createSuperuser(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version":
@@ -58,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 const usage = `usage:
   authd [serve]                     migrate, then serve the REST API (default)
   authd migrate                     apply database migrations and exit
+  authd seed-permissions            write the default permission mappings of unconfigured roles
   authd createsuperuser --email E   create or promote a SYSTEM_ADMIN (password on stdin)
   authd version                     print the version
 `

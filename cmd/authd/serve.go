@@ -23,14 +23,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer a.Close()
-	if err := a.store.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	if _, err := a.prepare(ctx); err != nil {
+		return err
 	}
-	authn, err := a.authenticator()
+	authn, orgs, admin, err := a.services(ctx)
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{Auth: authn, Logger: a.log, TrustedProxies: a.settings.TrustedProxies})
+	api, err := httpapi.New(httpapi.Config{Auth: authn, Orgs: orgs, Admin: admin, Logger: a.log,
+		TrustedProxies: a.settings.TrustedProxies})
 	if err != nil {
 		return err
 	}
