@@ -67,9 +67,13 @@ func (m *mailbox) last(t *testing.T, addr string) (auth.Message, string) {
 
 type fixture struct {
 	auth  *auth.Authenticator
+	orgs  *auth.OrgService
+	admin *auth.Admin
+	guard *auth.Guard
 	store *storage.Store
 	mail  *mailbox
 	clock *clock
+	crews map[string]team
 }
 
 // cheapArgon2 keeps tests fast; production uses the OWASP defaults.
@@ -110,7 +114,44 @@ func newFixture(t *testing.T, edit ...func(*auth.Config)) *fixture {
 	if f.auth, err = auth.NewAuthenticator(st, f.mail, cfg); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := auth.SeedPermissions(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if f.guard, err = auth.NewGuard(ctx, st, auth.GuardConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.guard.Close)
+	if f.orgs, err = auth.NewOrgService(st, f.mail, f.guard, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if f.admin, err = auth.NewAdmin(st, f.guard, f.clock.Now); err != nil {
+		t.Fatal(err)
+	}
 	return f
+}
+
+// principal logs email in and returns its principal.
+func (f *fixture) principal(t *testing.T, email string) auth.Principal {
+	t.Helper()
+	p, err := f.auth.Authenticate(context.Background(), f.login(t, email).Access)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// setRole gives the user a global role directly in the store (test setup).
+func (f *fixture) setRole(t *testing.T, u auth.User, role auth.GlobalRole) auth.User {
+	t.Helper()
+	u, err := f.store.UserByID(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Role = role
+	if err := f.store.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // verifiedUser registers email with goodPassword and verifies it.

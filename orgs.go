@@ -80,6 +80,16 @@ func lookupMembership(ctx context.Context, st Store, actor Principal, orgSlug st
 	return o, m, err
 }
 
+// Membership returns the actor's membership of the organisation with this
+// slug for a host application's own checks: pass it to
+// [Guard.RequirePermission]. It is the zero Member when the actor is not a
+// member (the guard then answers ErrNotFound), and ErrNotFound when there
+// is no such organisation.
+func (s *OrgService) Membership(ctx context.Context, actor Principal, orgSlug string) (Member, error) {
+	_, m, err := lookupMembership(ctx, s.store, actor, orgSlug)
+	return m, err
+}
+
 // Create makes an organisation with the actor as its OWNER. slug may be
 // empty: it is then derived from name, with -2, -3, … appended on a
 // collision. A given slug that breaks the rules is a *ValidationError on

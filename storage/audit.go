@@ -7,12 +7,6 @@ import (
 	"github.com/authd/auth"
 )
 
-// Audit page sizes.
-const (
-	defaultAuditLimit = 50
-	maxAuditLimit     = 200
-)
-
 // AppendAudit inserts e. It returns auth.ErrConflict when e.ID is taken, and
 // an error when e.ID, or a non-empty e.ActorID or e.OrgID, is not a
 // lower-case UUID. Rows are never updated or deleted: the database refuses
@@ -47,11 +41,7 @@ func (s *Store) AppendAudit(ctx context.Context, e auth.AuditEvent) error {
 // return is a *auth.ValidationError on the field "cursor".
 func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter, p auth.Page) ([]auth.AuditEvent, string, error) {
 	const op = "list audit events"
-	limit := p.Limit
-	if limit <= 0 {
-		limit = defaultAuditLimit
-	}
-	limit = min(limit, maxAuditLimit)
+	limit := pageLimit(p)
 
 	// An actor or org ID that is not a UUID matches no event.
 	if (f.ActorID != "" && !isUUID(f.ActorID)) || (f.OrgID != "" && !isUUID(f.OrgID)) {
@@ -63,7 +53,7 @@ func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter, p auth.Page
 	if p.Cursor != "" {
 		seq, err := strconv.ParseInt(p.Cursor, 10, 64)
 		if err != nil || seq <= 0 {
-			return nil, "", &auth.ValidationError{Fields: map[string]string{"cursor": "is not a cursor of this list"}}
+			return nil, "", badCursorError()
 		}
 		q = q.Where("seq < ?", seq)
 	}

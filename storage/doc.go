@@ -8,8 +8,16 @@
 //
 // Every query takes a bun.IDB, so the same code runs on the database and
 // inside [Store.WithinTx]. Driver errors are translated in one place: a
-// missing row is [auth.ErrNotFound], and a unique or foreign-key violation
-// is [auth.ErrConflict], wrapped with what was being done but never the SQL.
+// missing row is [auth.ErrNotFound]; a taken organisation slug is
+// [auth.ErrSlugTaken], a second membership [auth.ErrAlreadyMember], and
+// any other unique or foreign-key violation [auth.ErrConflict], wrapped
+// with what was being done but never the SQL.
+//
+// Every list is ordered oldest first by a time and an ID, with an index
+// behind the order, and paged by an opaque cursor that names the last item
+// of the previous page; the audit log, newest first, is paged by its
+// sequence number. A page holds 50 items unless asked for another number,
+// and at most 200.
 //
 // # Schema
 //

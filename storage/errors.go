@@ -22,11 +22,11 @@ const (
 )
 
 // dbError returns err, from doing op, as the error the caller of the Store
-// sees: sql.ErrNoRows becomes auth.ErrNotFound; a unique violation
-// auth.ErrConflict, and so does a foreign-key violation (the row refers to
-// one that does not exist, or no longer does). Their messages say what was
-// being done, never the SQL or the constraint. Any other error is wrapped
-// as it is.
+// sees: sql.ErrNoRows becomes auth.ErrNotFound; a unique violation the
+// error of its constraint (see uniqueError), and a foreign-key violation
+// auth.ErrConflict (the row refers to one that does not exist, or no
+// longer does). Their messages say what was being done, never the SQL or
+// the constraint. Any other error is wrapped as it is.
 func dbError(op string, err error) error {
 	switch {
 	case err == nil:
@@ -34,7 +34,7 @@ func dbError(op string, err error) error {
 	case errors.Is(err, sql.ErrNoRows):
 		return notFound(op)
 	case isUniqueViolation(err):
-		return fmt.Errorf("storage: %s: already exists: %w", op, auth.ErrConflict)
+		return fmt.Errorf("storage: %s: already exists: %w", op, uniqueError(uniqueConstraint(err)))
 	case isForeignKeyViolation(err):
 		return fmt.Errorf("storage: %s: refers to a row that does not exist: %w", op, auth.ErrConflict)
 	default:
@@ -55,7 +55,45 @@ func isUniqueViolation(err error) bool {
 		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	// Another SQLite driver handed to New: its message is SQLite's own.
-	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return strings.Contains(err.Error(), sqliteUniqueFailed)
+}
+
+// uniqueError returns the error of a violation of the unique constraint
+// named constraint, as uniqueConstraint names it: auth.ErrSlugTaken for an
+// organisation's slug, auth.ErrAlreadyMember for a second membership of one
+// user in one organisation, and auth.ErrConflict for any other.
+func uniqueError(constraint string) error {
+	switch constraint {
+	case "orgs_slug_key", "orgs.slug":
+		return auth.ErrSlugTaken
+	case "org_members_pkey", "org_members.org_id, org_members.user_id":
+		return auth.ErrAlreadyMember
+	}
+	return auth.ErrConflict
+}
+
+// sqliteUniqueFailed starts the part of a SQLite message that lists the
+// columns of the unique constraint that failed.
+const sqliteUniqueFailed = "UNIQUE constraint failed: "
+
+// uniqueConstraint returns the name of the unique constraint that err
+// violated on PostgreSQL; on SQLite, whose messages name no constraint, it
+// returns the columns as the message lists them ("orgs.slug", or
+// "org_members.org_id, org_members.user_id").
+func uniqueConstraint(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	// modernc.org/sqlite ends the message with the code: "… orgs.slug (2067)".
+	_, columns, ok := strings.Cut(err.Error(), sqliteUniqueFailed)
+	if !ok {
+		return ""
+	}
+	if i := strings.LastIndex(columns, " ("); i >= 0 {
+		columns = columns[:i]
+	}
+	return columns
 }
 
 func isForeignKeyViolation(err error) bool {

@@ -310,3 +310,144 @@ func (r auditRow) event() (auth.AuditEvent, error) {
 		Metadata:   metadata,
 	}, nil
 }
+
+type orgRow struct {
+	bun.BaseModel `bun:"table:orgs,alias:o"`
+
+	ID        string `bun:"id"`
+	Name      string `bun:"name"`
+	Slug      string `bun:"slug"`
+	OwnerID   string `bun:"owner_id"`
+	CreatedAt dbTime `bun:"created_at"`
+	UpdatedAt dbTime `bun:"updated_at"`
+}
+
+func newOrgRow(o auth.Org) orgRow {
+	return orgRow{
+		ID:        o.ID,
+		Name:      o.Name,
+		Slug:      o.Slug,
+		OwnerID:   o.OwnerID,
+		CreatedAt: dbTime(o.CreatedAt),
+		UpdatedAt: dbTime(o.UpdatedAt),
+	}
+}
+
+func (r orgRow) org() auth.Org {
+	return auth.Org{
+		ID:        r.ID,
+		Name:      r.Name,
+		Slug:      r.Slug,
+		OwnerID:   r.OwnerID,
+		CreatedAt: time.Time(r.CreatedAt),
+		UpdatedAt: time.Time(r.UpdatedAt),
+	}
+}
+
+// membershipRow is an organisation read with one user's membership of it:
+// the role and joined_at columns come from org_members.
+type membershipRow struct {
+	orgRow `bun:",extend"`
+
+	Role     string `bun:"role,scanonly"`
+	JoinedAt dbTime `bun:"joined_at,scanonly"`
+}
+
+func (r membershipRow) membership() auth.OrgMembership {
+	return auth.OrgMembership{Org: r.org(), Role: auth.OrgRole(r.Role)}
+}
+
+// memberRow is one row of org_members; Email and Name are read from users
+// and never written.
+type memberRow struct {
+	bun.BaseModel `bun:"table:org_members,alias:m"`
+
+	OrgID    string `bun:"org_id"`
+	UserID   string `bun:"user_id"`
+	Role     string `bun:"role"`
+	JoinedAt dbTime `bun:"joined_at"`
+	Email    string `bun:"email,scanonly"`
+	Name     string `bun:"name,scanonly"`
+}
+
+func newMemberRow(m auth.Member) memberRow {
+	return memberRow{
+		OrgID:    m.OrgID,
+		UserID:   m.UserID,
+		Role:     string(m.Role),
+		JoinedAt: dbTime(m.JoinedAt),
+	}
+}
+
+func (r memberRow) member() auth.Member {
+	return auth.Member{
+		OrgID:    r.OrgID,
+		UserID:   r.UserID,
+		Role:     auth.OrgRole(r.Role),
+		JoinedAt: time.Time(r.JoinedAt),
+		Email:    r.Email,
+		Name:     r.Name,
+	}
+}
+
+type inviteRow struct {
+	bun.BaseModel `bun:"table:org_invites,alias:i"`
+
+	ID         string     `bun:"id"`
+	OrgID      string     `bun:"org_id"`
+	Email      string     `bun:"email"`
+	Role       string     `bun:"role"`
+	TokenHash  string     `bun:"token_hash"`
+	InvitedBy  nullString `bun:"invited_by"`
+	CreatedAt  dbTime     `bun:"created_at"`
+	ExpiresAt  dbTime     `bun:"expires_at"`
+	AcceptedAt dbTime     `bun:"accepted_at"`
+}
+
+func newInviteRow(i auth.Invite) inviteRow {
+	return inviteRow{
+		ID:         i.ID,
+		OrgID:      i.OrgID,
+		Email:      i.Email,
+		Role:       string(i.Role),
+		TokenHash:  i.TokenHash,
+		InvitedBy:  nullString(i.InvitedBy),
+		CreatedAt:  dbTime(i.CreatedAt),
+		ExpiresAt:  dbTime(i.ExpiresAt),
+		AcceptedAt: dbTime(i.AcceptedAt),
+	}
+}
+
+func (r inviteRow) invite() auth.Invite {
+	return auth.Invite{
+		ID:         r.ID,
+		OrgID:      r.OrgID,
+		Email:      r.Email,
+		Role:       auth.OrgRole(r.Role),
+		TokenHash:  r.TokenHash,
+		InvitedBy:  string(r.InvitedBy),
+		CreatedAt:  time.Time(r.CreatedAt),
+		ExpiresAt:  time.Time(r.ExpiresAt),
+		AcceptedAt: time.Time(r.AcceptedAt),
+	}
+}
+
+// permissionRoleRow marks a role whose grants were configured.
+type permissionRoleRow struct {
+	bun.BaseModel `bun:"table:permission_roles,alias:pr"`
+
+	Scope string `bun:"scope"`
+	Role  string `bun:"role"`
+}
+
+type rolePermissionRow struct {
+	bun.BaseModel `bun:"table:role_permissions,alias:rp"`
+
+	Scope      string `bun:"scope"`
+	Role       string `bun:"role"`
+	Permission string `bun:"permission"`
+}
+
+func (r rolePermissionRow) rolePermission() auth.RolePermission {
+	return auth.RolePermission{Scope: auth.Scope(r.Scope), Role: r.Role, Permission: r.Permission}
+}

@@ -84,6 +84,14 @@ func (s *Store) Dialect() string {
 // transaction. The Store passed to fn belongs to fn's goroutine and ends
 // with fn.
 func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context, tx auth.Store) error) error {
+	return s.inTransaction(ctx, func(ctx context.Context, tx *Store) error { return fn(ctx, tx) })
+}
+
+// inTransaction runs fn with a Store bound to a transaction: s itself when
+// it is bound to one, otherwise a new transaction, as [Store.WithinTx]
+// does. Methods that write several rows run through it, so that their
+// writes join the caller's transaction or make one of their own.
+func (s *Store) inTransaction(ctx context.Context, fn func(ctx context.Context, tx *Store) error) error {
 	if s.inTx {
 		return fn(ctx, s)
 	}

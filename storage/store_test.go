@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -377,4 +378,114 @@ func newID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func TestDeletingAUserDeletesItsMembershipsAndForgetsItsInvites(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			ctx := t.Context()
+			now := time.Now()
+			owner, leaver := newUser(now), newUser(now)
+			org := auth.Org{ID: newID(), Name: "Acme", Slug: "acme", OwnerID: owner.ID, CreatedAt: now, UpdatedAt: now}
+			invite := auth.Invite{
+				ID: newID(), OrgID: org.ID, Email: "ada@example.com", Role: auth.OrgMember, TokenHash: "h",
+				InvitedBy: leaver.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+			}
+			for _, err := range []error{
+				s.CreateUser(ctx, owner),
+				s.CreateUser(ctx, leaver),
+				s.CreateOrg(ctx, org),
+				s.AddMember(ctx, auth.Member{OrgID: org.ID, UserID: owner.ID, Role: auth.OrgOwner, JoinedAt: now}),
+				s.AddMember(ctx, auth.Member{OrgID: org.ID, UserID: leaver.ID, Role: auth.OrgAdmin, JoinedAt: now}),
+				s.CreateInvite(ctx, invite),
+			} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			if _, err := s.DB().ExecContext(ctx, "DELETE FROM users WHERE id = ?", leaver.ID); err != nil {
+				t.Fatalf("delete the user: %v", err)
+			}
+			if _, err := s.Member(ctx, org.ID, leaver.ID); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("Member of the deleted user: %v, want ErrNotFound", err)
+			}
+			got, err := s.InviteByHash(ctx, invite.TokenHash)
+			if err != nil || got.InvitedBy != "" {
+				t.Errorf("the invite of the deleted user: %+v, %v; want it without an inviter", got, err)
+			}
+
+			// An organisation's owner cannot be deleted: ownership must be
+			// transferred first.
+			if _, err := s.DB().ExecContext(ctx, "DELETE FROM users WHERE id = ?", owner.ID); err == nil {
+				t.Error("deleting the owner of an organisation succeeded")
+			}
+		})
+	}
+}
+
+func TestRolesOutsideTheirSetAreRefused(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			ctx := t.Context()
+			now := time.Now()
+			u := newUser(now)
+			org := auth.Org{ID: newID(), Name: "Acme", Slug: "acme", OwnerID: u.ID, CreatedAt: now, UpdatedAt: now}
+			if err := errors.Join(s.CreateUser(ctx, u), s.CreateOrg(ctx, org)); err != nil {
+				t.Fatal(err)
+			}
+			tests := []struct {
+				name string
+				err  error
+			}{
+				{"a member with an unknown role", s.AddMember(ctx, auth.Member{OrgID: org.ID, UserID: u.ID, Role: "GOD", JoinedAt: now})},
+				{"an invite to become OWNER", s.CreateInvite(ctx, auth.Invite{
+					ID: newID(), OrgID: org.ID, Email: "ada@example.com", Role: auth.OrgOwner, TokenHash: "h",
+					CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+				})},
+				{"permissions of another scope", s.SetRolePermissions(ctx, "tenant", "ADMIN", nil)},
+				{"permissions of an empty role", s.SetRolePermissions(ctx, auth.ScopeOrg, "", nil)},
+			}
+			for _, tt := range tests {
+				if tt.err == nil || errors.Is(tt.err, auth.ErrConflict) || errors.Is(tt.err, auth.ErrNotFound) {
+					t.Errorf("%s: %v, want a plain error", tt.name, tt.err)
+				}
+			}
+			if _, err := s.SeedRolePermissions(ctx, "tenant", "ADMIN", nil); err == nil {
+				t.Error("seeding permissions of another scope succeeded")
+			}
+		})
+	}
+}
+
+func TestCursorsThatDoNotNameARowAreValidationErrors(t *testing.T) {
+	s := openMigrated(t, sqliteURL(t))
+	encode := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	id := newID()
+	for _, cursor := range []string{
+		encode("2031-03-04T05:06:07.891234Z"),                                          // no ID
+		encode("2031-03-04T05:06:07.891234Z|not-a-uuid"),                               // not a UUID
+		encode("2031-03-04T05:06:07.891234Z|" + strings.ToUpper(id)),                   // not canonical
+		encode("2031-03-04T05:06:07Z|" + id),                                           // not the stored form
+		encode("yesterday|" + id),                                                      // not a time
+		encode("0001-01-01T00:00:00.000000Z|" + id),                                    // the zero time
+		encode("0000-01-01T00:00:00.000000Z|" + id),                                    // out of range
+		base64.StdEncoding.EncodeToString([]byte("2031-03-04T05:06:07.891234Z|" + id)), // padded
+	} {
+		_, _, err := s.Users(t.Context(), auth.UserFilter{}, auth.Page{Cursor: cursor})
+		if verr, ok := errors.AsType[*auth.ValidationError](err); !ok || verr.Fields["cursor"] == "" {
+			t.Errorf("cursor %q: %v, want a *auth.ValidationError on cursor", cursor, err)
+		}
+	}
+	if _, _, err := s.Users(t.Context(), auth.UserFilter{}, auth.Page{Cursor: encode("2031-03-04T05:06:07.891234Z|" + id)}); err != nil {
+		t.Errorf("a well-formed cursor: %v", err)
+	}
+}
+
+// newUser returns an active user with a unique email, created at now.
+func newUser(now time.Time) auth.User {
+	id := newID()
+	return auth.User{ID: id, Email: id[:8] + "@example.com", Role: auth.RoleEndUser, IsActive: true, CreatedAt: now, UpdatedAt: now}
 }

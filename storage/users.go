@@ -58,3 +58,25 @@ func (s *Store) UpdateUser(ctx context.Context, u auth.User) error {
 		Exec(ctx)
 	return affectedOne(op, res, err)
 }
+
+// Users returns the users whose email or name contains f.Query,
+// case-insensitively, and whose role is f.Role (an empty field does not
+// filter), oldest first, paged as [Store.Orgs].
+func (s *Store) Users(ctx context.Context, f auth.UserFilter, p auth.Page) ([]auth.User, string, error) {
+	const op = "list users"
+	pg, err := newKeysetPage(p)
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []userRow
+	q := s.idb.NewSelect().Model(&rows)
+	q = whereContains(q, f.Query, "u.email", "u.name")
+	if f.Role != "" {
+		q = q.Where("u.role = ?", string(f.Role))
+	}
+	if err := pg.apply(q, "u.created_at", "u.id").Scan(ctx); err != nil {
+		return nil, "", dbError(op, err)
+	}
+	rows, next := nextKeysetPage(pg, rows, func(r userRow) (dbTime, string) { return r.CreatedAt, r.ID })
+	return convert(rows, userRow.user), next, nil
+}

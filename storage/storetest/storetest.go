@@ -28,6 +28,12 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	t.Run("one-time tokens", func(t *testing.T) { testTokens(t, newStore) })
 	t.Run("audit log", func(t *testing.T) { testAudit(t, newStore) })
 	t.Run("transactions", func(t *testing.T) { testTransactions(t, newStore) })
+	t.Run("organisations", func(t *testing.T) { testOrgs(t, newStore) })
+	t.Run("members", func(t *testing.T) { testMembers(t, newStore) })
+	t.Run("invites", func(t *testing.T) { testInvites(t, newStore) })
+	t.Run("paged lists", func(t *testing.T) { testPaging(t, newStore) })
+	t.Run("role permissions", func(t *testing.T) { testPermissions(t, newStore) })
+	t.Run("stats", func(t *testing.T) { testStats(t, newStore) })
 }
 
 // base is the time the tests happen at. It has nanoseconds, which the store

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/authd/auth"
@@ -113,6 +114,59 @@ func testTransactions(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		}
 		_, err = s.ConsumeToken(t.Context(), tok.Purpose, tok.Hash, base)
 		checkErr(t, "ConsumeToken after the rollback", err, nil)
+	})
+
+	t.Run("a rolled-back transaction leaves memberships, invites and grants as they were", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		owner, joiner := createUser(t, s), createUser(t, s)
+		o := createOrg(t, s, owner.ID)
+		addMember(t, s, o.ID, owner, auth.OrgOwner)
+		pending := createInvite(t, s, newInvite(o.ID, "ada@example.com"))
+		checkErr(t, "SetRolePermissions", s.SetRolePermissions(t.Context(), auth.ScopeOrg, "MEMBER", []auth.Permission{auth.PermOrgView}), nil)
+		before := grants(t, s)
+		errStop := errors.New("stop")
+		err := s.WithinTx(t.Context(), func(ctx context.Context, tx auth.Store) error {
+			steps := []struct {
+				name string
+				run  func() error
+			}{
+				{"AddMember", func() error {
+					return tx.AddMember(ctx, auth.Member{OrgID: o.ID, UserID: joiner.ID, Role: auth.OrgMember, JoinedAt: base})
+				}},
+				{"SetMemberRole", func() error { return tx.SetMemberRole(ctx, o.ID, joiner.ID, auth.OrgAdmin) }},
+				{"SetMemberRole of the owner", func() error { return tx.SetMemberRole(ctx, o.ID, owner.ID, auth.OrgAdmin) }},
+				{"CreateInvite", func() error { return tx.CreateInvite(ctx, newInvite(o.ID, "ada@example.com")) }},
+				{"SetRolePermissions", func() error { return tx.SetRolePermissions(ctx, auth.ScopeOrg, "MEMBER", nil) }},
+				{"SeedRolePermissions", func() error {
+					_, err := tx.SeedRolePermissions(ctx, auth.ScopeOrg, "ADMIN", []auth.Permission{auth.PermOrgUpdate})
+					return err
+				}},
+			}
+			for _, step := range steps {
+				if err := step.run(); err != nil {
+					return fmt.Errorf("%s: %w", step.name, err)
+				}
+			}
+			// The transaction sees its own writes.
+			m, err := tx.Member(ctx, o.ID, joiner.ID)
+			if err != nil || m.Role != auth.OrgAdmin {
+				return fmt.Errorf("Member in the transaction = %+v, %v; want an ADMIN", m, err)
+			}
+			return errStop
+		})
+		if !errors.Is(err, errStop) {
+			t.Fatalf("WithinTx = %v, want fn's error", err)
+		}
+		_, err = s.Member(t.Context(), o.ID, joiner.ID)
+		checkErr(t, "Member added in the rolled-back transaction", err, auth.ErrNotFound)
+		m, err := s.Member(t.Context(), o.ID, owner.ID)
+		checkErr(t, "Member of the owner", err, nil)
+		if m.Role != auth.OrgOwner {
+			t.Errorf("the owner's role after the rollback is %s", m.Role)
+		}
+		checkEqual(t, "pending invites", allPendingInvites(t, s, o.ID, base), []auth.Invite{storedInvite(pending)})
+		checkEqual(t, "grants", grants(t, s), before)
 	})
 
 	t.Run("a not-found error inside fn reaches the caller", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -135,5 +136,96 @@ func testUsers(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		notUUID := newUser()
 		notUUID.ID = "42"
 		checkErr(t, "UpdateUser with an id that is not a UUID", s.UpdateUser(t.Context(), notUUID), auth.ErrNotFound)
+	})
+
+	t.Run("the user filter matches a substring of the email or the name in any case, literally", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		user := func(email, name string, role auth.GlobalRole) auth.User {
+			u := newUser()
+			u.Email, u.Name, u.Role = email, name, role
+			return u
+		}
+		ada := user("ada@example.com", "Ada Lovelace", auth.RoleEndUser)
+		grace := user("grace@navy.example", "Grace Hopper", auth.RoleStaff)
+		percent := user("percent@example.com", "100% Real", auth.RoleEndUser)
+		underscore := user("snake_case@example.com", "Snake", auth.RoleSystemAdmin)
+		backslash := user("backslash@example.com", `Back\Slash`, auth.RoleEndUser)
+		injection := user("bobby@example.com", "'; DROP TABLE users; --", auth.RoleStaff)
+		all := []auth.User{ada, grace, percent, underscore, backslash, injection}
+		for i, u := range all {
+			u.CreatedAt = base.Add(time.Duration(i) * time.Second)
+			if err := s.CreateUser(t.Context(), u); err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+		}
+		tests := []struct {
+			name   string
+			filter auth.UserFilter
+			want   []auth.User
+		}{
+			{"no filter matches every user", auth.UserFilter{}, all},
+			{"a substring of an email matches", auth.UserFilter{Query: "navy"}, []auth.User{grace}},
+			{"a substring of a name matches", auth.UserFilter{Query: "lovelace"}, []auth.User{ada}},
+			{"a query in capitals matches in lower case", auth.UserFilter{Query: "GRACE HOP"}, []auth.User{grace}},
+			{"a query in mixed case matches an email", auth.UserFilter{Query: "Example.COM"}, []auth.User{ada, percent, underscore, backslash, injection}},
+			{"a percent sign matches only itself", auth.UserFilter{Query: "%"}, []auth.User{percent}},
+			{"a percent sign between letters is no wildcard", auth.UserFilter{Query: "a%e"}, nil},
+			{"an underscore matches only itself", auth.UserFilter{Query: "_"}, []auth.User{underscore}},
+			{"an underscore between letters is no wildcard", auth.UserFilter{Query: "gr_ce"}, nil},
+			{"a backslash matches only itself", auth.UserFilter{Query: `k\s`}, []auth.User{backslash}},
+			{"SQL in the query matches as text", auth.UserFilter{Query: "'; DROP TABLE users; --"}, []auth.User{injection}},
+			{"a quote matches as text", auth.UserFilter{Query: "'"}, []auth.User{injection}},
+			{"a NUL byte matches nothing", auth.UserFilter{Query: "ada\x00"}, nil},
+			{"a role matches exactly", auth.UserFilter{Role: auth.RoleStaff}, []auth.User{grace, injection}},
+			{"a role nobody has matches nothing", auth.UserFilter{Role: auth.RoleDataAdmin}, nil},
+			{"a query and a role match both", auth.UserFilter{Query: "example.com", Role: auth.RoleEndUser}, []auth.User{ada, percent, backslash}},
+			{"a query that matches nothing selects nothing", auth.UserFilter{Query: "nobody"}, nil},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got := allPages(t, 200, func(p auth.Page) ([]auth.User, string, error) {
+					return s.Users(t.Context(), tt.filter, p)
+				})
+				checkEqual(t, "users", userIDs(got), userIDs(tt.want))
+			})
+		}
+		// The users table is still there, with every user.
+		got := allPages(t, 200, func(p auth.Page) ([]auth.User, string, error) {
+			return s.Users(t.Context(), auth.UserFilter{}, p)
+		})
+		want := make([]auth.User, len(all))
+		for i, u := range all {
+			u.CreatedAt = base.Add(time.Duration(i) * time.Second)
+			want[i] = storedUser(u)
+		}
+		checkEqual(t, "every user", got, want)
+	})
+
+	t.Run("a filtered list pages like the whole list", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		var staff []keyed
+		for i := range 9 {
+			u := newUser()
+			u.CreatedAt = base.Add(time.Duration(i/3) * time.Second)
+			if i%3 != 0 {
+				u.Role = auth.RoleStaff
+				u.Name = "Staff " + u.Name
+				staff = append(staff, keyed{u.CreatedAt, u.ID})
+			}
+			if err := s.CreateUser(t.Context(), u); err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+		}
+		for _, filter := range []auth.UserFilter{{Role: auth.RoleStaff}, {Query: "STAFF"}} {
+			pages := allPagesOf(t, 4, func(p auth.Page) ([]auth.User, string, error) {
+				return s.Users(t.Context(), filter, p)
+			})
+			if len(pages) != 2 {
+				t.Errorf("filter %+v: %d pages of 4, want 2", filter, len(pages))
+			}
+			checkEqual(t, "ids", userIDs(slices.Concat(pages...)), oldestFirst(staff))
+		}
 	})
 }
