@@ -468,7 +468,7 @@ func (s *OrgService) AcceptInvite(ctx context.Context, c Client, actor Principal
 		if err := tx.AddMember(ctx, m); err != nil {
 			return err
 		}
-		o, err := orgByID(ctx, tx, inv.OrgID, u.ID)
+		o, err := tx.OrgByID(ctx, inv.OrgID)
 		if err != nil {
 			return err
 		}
@@ -477,26 +477,6 @@ func (s *OrgService) AcceptInvite(ctx context.Context, c Client, actor Principal
 			TargetType: TargetMember, TargetID: u.ID, Metadata: map[string]string{"invite_id": inv.ID, "role": string(inv.Role)}})
 	})
 	return om, m, err
-}
-
-// orgByID finds an organisation of userID's memberships by id.
-func orgByID(ctx context.Context, st Store, orgID, userID string) (Org, error) {
-	p := Page{Limit: 200}
-	for {
-		oms, next, err := st.UserOrgs(ctx, userID, p)
-		if err != nil {
-			return Org{}, err
-		}
-		for _, om := range oms {
-			if om.Org.ID == orgID {
-				return om.Org, nil
-			}
-		}
-		if next == "" {
-			return Org{}, ErrNotFound
-		}
-		p.Cursor = next
-	}
 }
 
 // Audit returns the organisation's audit events, newest first

@@ -251,6 +251,8 @@ type OrgStore interface {
 	CreateOrg(ctx context.Context, o Org) error
 	// OrgBySlug returns the organisation or ErrNotFound.
 	OrgBySlug(ctx context.Context, slug string) (Org, error)
+	// OrgByID returns the organisation or ErrNotFound.
+	OrgByID(ctx context.Context, id string) (Org, error)
 	// UpdateOrg writes Name, OwnerID and UpdatedAt of the organisation with
 	// o.ID, or returns ErrNotFound.
 	UpdateOrg(ctx context.Context, o Org) error

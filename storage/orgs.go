@@ -32,6 +32,20 @@ func (s *Store) OrgBySlug(ctx context.Context, slug string) (auth.Org, error) {
 	return row.org(), nil
 }
 
+// OrgByID returns the organisation with this id, or auth.ErrNotFound (also
+// for an id that is not a lower-case UUID).
+func (s *Store) OrgByID(ctx context.Context, id string) (auth.Org, error) {
+	const op = "org by id"
+	if !isUUID(id) {
+		return auth.Org{}, notFound(op)
+	}
+	var row orgRow
+	if err := s.idb.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return auth.Org{}, dbError(op, err)
+	}
+	return row.org(), nil
+}
+
 // UpdateOrg writes Name, OwnerID and UpdatedAt of the organisation with
 // o.ID. It returns auth.ErrNotFound when there is no such organisation,
 // auth.ErrConflict when the new owner does not exist, and an error when

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,9 @@ func testOrgs(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		got, err := s.OrgBySlug(t.Context(), o.Slug)
 		checkErr(t, "OrgBySlug", err, nil)
 		checkEqual(t, "org", got, storedOrg(o))
+		got, err = s.OrgByID(t.Context(), o.ID)
+		checkErr(t, "OrgByID", err, nil)
+		checkEqual(t, "org by id", got, storedOrg(o))
 	})
 
 	t.Run("creating an organisation that clashes is refused with the error of the clash", func(t *testing.T) {
@@ -66,6 +70,10 @@ func testOrgs(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		for _, slug := range []string{"no-such-org", "", "ORG-" + o.Slug[len("org-"):], o.ID} {
 			_, err := s.OrgBySlug(t.Context(), slug)
 			checkErr(t, "OrgBySlug("+slug+")", err, auth.ErrNotFound)
+		}
+		for _, id := range []string{newID(), "", "not-a-uuid", strings.ToUpper(o.ID), o.Slug} {
+			_, err := s.OrgByID(t.Context(), id)
+			checkErr(t, "OrgByID("+id+")", err, auth.ErrNotFound)
 		}
 	})
 
