@@ -28,7 +28,8 @@ func TestRouting(t *testing.T) {
 	})
 
 	t.Run("an unknown path is 404 not_found", func(t *testing.T) {
-		for _, path := range []string{"/", "/api/v1/", "/api/v1/auth/nope/", "/api/v2/auth/login/", "/api/v1/auth/login/extra/"} {
+		for _, path := range []string{"/", "/api/v1/", "/api/v1/auth/nope/", "/api/v2/auth/login/", "/api/v1/auth/login/extra/",
+			"/api/v1/orgs/acme/nope/", "/api/v1/internal/", "/api/v1/internal/permissions/user/"} {
 			wantProblem(t, s.do(t, "GET", path, nil), http.StatusNotFound, "not_found")
 		}
 	})
@@ -42,6 +43,12 @@ func TestRouting(t *testing.T) {
 			{"POST", "/api/v1/auth/me/", "GET, HEAD, PATCH"},
 			{"GET", "/api/v1/auth/sessions/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", "DELETE"},
 			{"PUT", "/api/v1/auth/sessions/", "GET, HEAD"},
+			{"GET", "/api/v1/orgs/create/", "POST"},
+			{"POST", "/api/v1/orgs/acme/", "GET, HEAD, PATCH, DELETE"},
+			{"PUT", "/api/v1/orgs/acme/invites", "GET, HEAD, POST"},
+			{"GET", "/api/v1/orgs/acme/members/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", "PATCH, DELETE"},
+			{"DELETE", "/api/v1/internal/users/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", "GET, HEAD, PATCH"},
+			{"GET", "/api/v1/internal/permissions/user/STAFF/", "PUT"},
 		}
 		for _, tt := range tests {
 			res := s.do(t, tt.method, tt.path, nil)

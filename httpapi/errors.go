@@ -61,7 +61,8 @@ var problems = []struct {
 		"This account has been disabled."}},
 	{auth.ErrPermissionDenied, problem{http.StatusForbidden, "permission_denied", "Permission denied",
 		"You are not allowed to do this."}},
-	// 403 invite_email_mismatch comes with the organisation endpoints.
+	{auth.ErrInviteEmailMismatch, problem{http.StatusForbidden, "invite_email_mismatch", "Invite email mismatch",
+		"This invitation is addressed to another email address."}},
 
 	{auth.ErrNotFound, problem{http.StatusNotFound, "not_found", "Not found",
 		"The resource does not exist."}},
@@ -72,8 +73,13 @@ var problems = []struct {
 
 	{auth.ErrPasswordAlreadySet, problem{http.StatusConflict, "password_already_set", "Password already set",
 		"This account already has a password; change it instead."}},
-	// 409 slug_taken, already_member, owner_cannot_leave and
-	// last_login_method come with their sentinels, before ErrConflict.
+	{auth.ErrSlugTaken, problem{http.StatusConflict, "slug_taken", "Slug taken",
+		"Another organisation already uses this slug."}},
+	{auth.ErrAlreadyMember, problem{http.StatusConflict, "already_member", "Already a member",
+		"This user is already a member of the organisation."}},
+	{auth.ErrOwnerCannotLeave, problem{http.StatusConflict, "owner_cannot_leave", "Owner cannot leave",
+		"The owner cannot leave the organisation; transfer the ownership first."}},
+	// 409 last_login_method comes with its sentinel, before ErrConflict.
 	{auth.ErrConflict, problem{http.StatusConflict, "conflict", "Conflict",
 		"The request conflicts with the current state."}},
 

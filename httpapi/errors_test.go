@@ -46,8 +46,12 @@ func TestErrorTable(t *testing.T) {
 		{"ErrEmailNotVerified is 403 email_not_verified", auth.ErrEmailNotVerified, 403, "email_not_verified", ""},
 		{"ErrAccountDisabled is 403 account_disabled", auth.ErrAccountDisabled, 403, "account_disabled", ""},
 		{"ErrPermissionDenied is 403 permission_denied", auth.ErrPermissionDenied, 403, "permission_denied", ""},
+		{"ErrInviteEmailMismatch is 403 invite_email_mismatch", auth.ErrInviteEmailMismatch, 403, "invite_email_mismatch", ""},
 		{"ErrNotFound is 404 not_found", auth.ErrNotFound, 404, "not_found", ""},
 		{"ErrPasswordAlreadySet is 409 password_already_set", auth.ErrPasswordAlreadySet, 409, "password_already_set", ""},
+		{"ErrSlugTaken is 409 slug_taken", auth.ErrSlugTaken, 409, "slug_taken", ""},
+		{"ErrAlreadyMember is 409 already_member", auth.ErrAlreadyMember, 409, "already_member", ""},
+		{"ErrOwnerCannotLeave is 409 owner_cannot_leave", auth.ErrOwnerCannotLeave, 409, "owner_cannot_leave", ""},
 		{"ErrConflict is 409 conflict", auth.ErrConflict, 409, "conflict", ""},
 		{"a ThrottledError of 1.5 s is 429 with Retry-After 2", &auth.ThrottledError{Limit: "login", RetryAfter: 1500 * time.Millisecond}, 429, "throttled", "2"},
 		{"a ThrottledError of exactly 30 s says 30", &auth.ThrottledError{Limit: "login", RetryAfter: 30 * time.Second}, 429, "throttled", "30"},
@@ -141,11 +145,11 @@ func TestInternalErrors(t *testing.T) {
 
 // TestEveryContractCodeIsReachable walks API.md's error table and reaches
 // each code that exists today: over HTTP where an endpoint of this package
-// can produce it, through the error table where none can yet.
+// can produce it, through the error table where no request can force it.
 func TestEveryContractCodeIsReachable(t *testing.T) {
 	s := newStack(t, withLimits(auth.Limits{ForgotPasswordIP: auth.Limit{Burst: 1, Period: time.Hour}}))
-	s.signUp(t, "walk@example.com")
-	tok := s.login(t, "walk@example.com")
+	walker := s.newActor(t, "walk@example.com", auth.RoleEndUser)
+	s.createOrg(t, walker, "walk-org")
 
 	overHTTP := func(method, path string, body any, opts ...requestOption) func(*testing.T) response {
 		return func(t *testing.T) response { return s.do(t, method, path, body, opts...) }
@@ -179,18 +183,22 @@ func TestEveryContractCodeIsReachable(t *testing.T) {
 			s.updateUser(t, "walk-disabled@example.com", func(u *auth.User) { u.IsActive = false })
 			return s.do(t, "POST", "/api/v1/auth/login/", map[string]string{"email": "walk-disabled@example.com", "password": testPassword})
 		}},
-		// No endpoint of this package checks a permission yet.
-		{403, "permission_denied", throughTable(auth.ErrPermissionDenied)},
-		{403, "invite_email_mismatch", nil},
-		{404, "not_found", overHTTP("DELETE", "/api/v1/auth/sessions/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", nil, bearer(tok.Access))},
+		{403, "permission_denied", overHTTP("GET", "/api/v1/internal/dashboard/", nil, walker.auth())},
+		{403, "invite_email_mismatch", func(t *testing.T) response {
+			_, token := s.invite(t, walker, "walk-org", "walk-invitee@example.com", "MEMBER")
+			return s.accept(t, walker, token)
+		}},
+		{404, "not_found", overHTTP("DELETE", "/api/v1/auth/sessions/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", nil, walker.auth())},
 		{404, "unknown_provider", nil},
-		{409, "slug_taken", nil},
-		{409, "already_member", nil},
-		{409, "password_already_set", overHTTP("POST", "/api/v1/auth/password/set/", map[string]string{"new_password": newPassword}, bearer(tok.Access))},
-		{409, "owner_cannot_leave", nil},
+		{409, "slug_taken", overHTTP("POST", "/api/v1/orgs/create/", map[string]string{"name": "Walk", "slug": "walk-org"}, walker.auth())},
+		{409, "already_member", overHTTP("POST", "/api/v1/orgs/walk-org/invites/", map[string]string{"email": "walk@example.com", "role": "MEMBER"}, walker.auth())},
+		{409, "password_already_set", overHTTP("POST", "/api/v1/auth/password/set/", map[string]string{"new_password": newPassword}, walker.auth())},
+		{409, "owner_cannot_leave", overHTTP("POST", "/api/v1/orgs/walk-org/leave/", nil, walker.auth())},
 		{409, "last_login_method", nil},
-		// No endpoint of this package can race into a conflict.
-		{409, "conflict", throughTable(auth.ErrConflict)},
+		{409, "conflict", func(t *testing.T) response {
+			admin := s.newActor(t, "walk-admin@example.com", auth.RoleSystemAdmin)
+			return s.setPermissions(t, admin, "user", "SYSTEM_ADMIN")
+		}},
 		{413, "payload_too_large", overHTTP("POST", "/api/v1/auth/login/", `{"pad": "`+strings.Repeat("x", 64<<10)+`"}`)},
 		{415, "unsupported_media_type", overHTTP("POST", "/api/v1/auth/login/", `{}`, header("Content-Type", "text/plain"))},
 		{429, "throttled", func(t *testing.T) response {

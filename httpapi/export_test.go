@@ -14,3 +14,14 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // RecoverPanics exposes the panic middleware, which no real handler
 // triggers.
 var RecoverPanics = recoverPanics
+
+// Routes lists the route table New builds from cfg, as "METHOD /path/"
+// under /api/v1, so that tests can prove they cover every route.
+func Routes(cfg Config) []string {
+	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin}
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.method+" "+rt.path)
+	}
+	return out
+}

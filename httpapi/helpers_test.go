@@ -1,12 +1,14 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -25,6 +27,7 @@ import (
 
 	auth "github.com/authd/auth"
 	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/internal/testenv"
 	"github.com/authd/auth/mailer"
 	"github.com/authd/auth/storage"
 )
@@ -32,6 +35,9 @@ import (
 // testPassword passes every password rule (15+ characters, not common, no
 // email local part of the test addresses).
 const testPassword = "plum sextant harbour 9071"
+
+// unknownID is a well-formed id that names nothing.
+const unknownID = "0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11"
 
 // testClock is a clock that moves only when told to.
 type testClock struct {
@@ -73,13 +79,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// stack is the whole of authd's HTTP API on real parts: SQLite in a temp
-// directory, the .eml mailer, the Authenticator and the handler behind a
-// real HTTP server.
+// stack is the whole of authd's HTTP API on real parts: a real database
+// (SQLite in a temp directory unless a test asks for another), the .eml
+// mailer, the Authenticator, the Guard, the OrgService, the Admin and the
+// handler behind a real HTTP server.
 type stack struct {
 	srv     *httptest.Server
 	store   *storage.Store
 	auth    *auth.Authenticator
+	orgs    *auth.OrgService
+	admin   *auth.Admin
 	clock   *testClock
 	mailDir string
 	logs    *syncBuffer
@@ -118,11 +127,34 @@ func testAuthConfig(clock *testClock) auth.Config {
 	}
 }
 
+// database is a kind of store a stack can run on.
+type database struct {
+	name string
+	// url returns the URL of a new, empty database for t, dropped when t
+	// ends.
+	url func(t testing.TB) string
+}
+
+// databases are the stores a test that must hold on every backend runs
+// on. PostgreSQL is skipped when unreachable, unless
+// AUTHD_REQUIRE_SERVICES=1.
+var databases = []database{
+	{"SQLite", func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "authd.db") }},
+	{"PostgreSQL", testenv.PostgresURL},
+}
+
+// newStack returns a stack on SQLite.
 func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Helper()
+	return newStackOn(t, databases[0], opts...)
+}
+
+// newStackOn returns a stack on db, with every service authd passes to
+// httpapi.New.
+func newStackOn(t *testing.T, db database, opts ...stackOption) *stack {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := storage.Open(ctx, "sqlite:"+filepath.Join(dir, "authd.db"))
+	st, err := storage.Open(ctx, db.url(t))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -130,7 +162,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	mailDir := filepath.Join(dir, "mail")
+	mailDir := filepath.Join(t.TempDir(), "mail")
 	m, err := mailer.NewDir(mailDir, "authd <no-reply@authd.test>", nil)
 	if err != nil {
 		t.Fatalf("mailer: %v", err)
@@ -146,14 +178,30 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	if err != nil {
 		t.Fatalf("authenticator: %v", err)
 	}
-	hcfg.Auth = a
+	if _, err := auth.SeedPermissions(ctx, st); err != nil {
+		t.Fatalf("seed permissions: %v", err)
+	}
+	guard, err := auth.NewGuard(ctx, st, auth.GuardConfig{})
+	if err != nil {
+		t.Fatalf("guard: %v", err)
+	}
+	t.Cleanup(guard.Close)
+	orgs, err := auth.NewOrgService(st, m, guard, acfg)
+	if err != nil {
+		t.Fatalf("org service: %v", err)
+	}
+	admin, err := auth.NewAdmin(st, guard, clock.Now)
+	if err != nil {
+		t.Fatalf("admin: %v", err)
+	}
+	hcfg.Auth, hcfg.Orgs, hcfg.Admin = a, orgs, admin
 	h, err := httpapi.New(hcfg)
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &stack{srv: srv, store: st, auth: a, clock: clock, mailDir: mailDir, logs: logs,
+	return &stack{srv: srv, store: st, auth: a, orgs: orgs, admin: admin, clock: clock, mailDir: mailDir, logs: logs,
 		seenMail: map[string]bool{}}
 }
 
@@ -528,4 +576,225 @@ func (s *stack) updateUser(t *testing.T, addr string, change func(*auth.User)) {
 	if err := s.store.UpdateUser(context.Background(), u); err != nil {
 		t.Fatalf("update user %s: %v", addr, err)
 	}
+}
+
+// The shapes of API.md's organisation and internal objects, as a client
+// reads them.
+type (
+	orgObject struct {
+		ID        string  `json:"id"`
+		Name      string  `json:"name"`
+		Slug      string  `json:"slug"`
+		OwnerID   string  `json:"owner_id"`
+		CreatedAt string  `json:"created_at"`
+		Role      *string `json:"role"`
+	}
+	memberObject struct {
+		UserID   string `json:"user_id"`
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Role     string `json:"role"`
+		JoinedAt string `json:"joined_at"`
+	}
+	inviteObject struct {
+		ID        string `json:"id"`
+		Email     string `json:"email"`
+		Role      string `json:"role"`
+		ExpiresAt string `json:"expires_at"`
+		InvitedBy string `json:"invited_by"`
+		CreatedAt string `json:"created_at"`
+	}
+	auditEventObject struct {
+		ID         string            `json:"id"`
+		OccurredAt string            `json:"occurred_at"`
+		Event      string            `json:"event"`
+		ActorID    *string           `json:"actor_id"`
+		OrgID      *string           `json:"org_id"`
+		TargetType *string           `json:"target_type"`
+		TargetID   *string           `json:"target_id"`
+		IP         string            `json:"ip"`
+		UserAgent  string            `json:"user_agent"`
+		Metadata   map[string]string `json:"metadata"`
+	}
+	orgBody struct {
+		Org orgObject `json:"org"`
+	}
+	memberBody struct {
+		Member memberObject `json:"member"`
+	}
+	inviteBody struct {
+		Invite inviteObject `json:"invite"`
+	}
+	acceptBody struct {
+		Org    orgObject    `json:"org"`
+		Member memberObject `json:"member"`
+	}
+)
+
+// The keys of API.md's objects, exactly.
+var (
+	orgKeys        = []string{"id", "name", "slug", "owner_id", "created_at", "role"}
+	memberKeys     = []string{"user_id", "email", "name", "role", "joined_at"}
+	inviteKeys     = []string{"id", "email", "role", "expires_at", "invited_by", "created_at"}
+	auditEventKeys = []string{"id", "occurred_at", "event", "actor_id", "org_id", "target_type", "target_id", "ip", "user_agent", "metadata"}
+	userKeys       = []string{"id", "email", "name", "role", "email_verified", "has_password", "is_active", "created_at"}
+	sessionKeys    = []string{"id", "created_at", "last_used_at", "expires_at", "ip", "user_agent", "current"}
+)
+
+// wantKeys fails unless the JSON object raw has exactly keys.
+func wantKeys(t *testing.T, raw json.RawMessage, keys ...string) {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		t.Fatalf("%s is not a JSON object: %v", raw, err)
+	}
+	got := slices.Sorted(maps.Keys(obj))
+	want := slices.Sorted(slices.Values(keys))
+	if !slices.Equal(got, want) {
+		t.Errorf("object keys %v, want %v: %s", got, want, raw)
+	}
+}
+
+// listPage is one page of a list, as a client reads it.
+type listPage[T any] struct {
+	items []T
+	raw   []json.RawMessage // the items as sent, for wantKeys
+	next  *string
+}
+
+// decodeList checks that res is 200 with exactly a list under key (an
+// array, never null) and "next_cursor", and returns the page.
+func decodeList[T any](t *testing.T, res response, key string) listPage[T] {
+	t.Helper()
+	body := decode[map[string]json.RawMessage](t, res, http.StatusOK)
+	wantKeys(t, res.body, key, "next_cursor")
+	var p listPage[T]
+	if err := json.Unmarshal(body[key], &p.raw); err != nil || p.raw == nil {
+		t.Fatalf("%q is not an array: %s", key, res.body)
+	}
+	if err := json.Unmarshal(body[key], &p.items); err != nil {
+		t.Fatalf("decode %q: %v", key, err)
+	}
+	if err := json.Unmarshal(body["next_cursor"], &p.next); err != nil {
+		t.Fatalf("next_cursor is neither a string nor null: %s", res.body)
+	}
+	return p
+}
+
+// list returns the first page (of at most 200) of the list at path, which
+// may have a query, read by a.
+func list[T any](t *testing.T, s *stack, a actor, path, key string) []T {
+	t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return decodeList[T](t, s.do(t, "GET", path+sep+"limit=200", nil, a.auth()), key).items
+}
+
+// actor is a signed-in user of a test.
+type actor struct {
+	id, email, access string
+}
+
+// auth authenticates a request as a.
+func (a actor) auth() requestOption { return bearer(a.access) }
+
+// newActor signs addr up with the global role role (set in the store:
+// test setup only), signs it in and returns it.
+func (s *stack) newActor(t *testing.T, addr string, role auth.GlobalRole) actor {
+	t.Helper()
+	u := s.signUp(t, addr)
+	if role != auth.RoleEndUser {
+		s.updateUser(t, addr, func(u *auth.User) { u.Role = role })
+	}
+	return actor{id: u.ID, email: addr, access: s.login(t, addr).Access}
+}
+
+// createOrg has owner create the organisation slug and returns it.
+func (s *stack) createOrg(t *testing.T, owner actor, slug string) orgObject {
+	t.Helper()
+	return decode[orgBody](t, s.do(t, "POST", "/api/v1/orgs/create/",
+		map[string]string{"name": "Org " + slug, "slug": slug}, owner.auth()), http.StatusCreated).Org
+}
+
+// invite has inviter invite addr to the organisation slug with role, and
+// returns the invite and the token of the mail it sent.
+func (s *stack) invite(t *testing.T, inviter actor, slug, addr, role string) (inviteObject, string) {
+	t.Helper()
+	inv := decode[inviteBody](t, s.do(t, "POST", "/api/v1/orgs/"+slug+"/invites/",
+		map[string]string{"email": addr, "role": role}, inviter.auth()), http.StatusCreated).Invite
+	return inv, linkToken(t, s.takeMail(t, addr), "/invites/accept")
+}
+
+// accept has a accept the invite with token.
+func (s *stack) accept(t *testing.T, a actor, token string) response {
+	t.Helper()
+	return s.do(t, "POST", "/api/v1/orgs/invites/accept/", map[string]string{"token": token}, a.auth())
+}
+
+// join makes a a member of the organisation slug with role, invited by
+// inviter.
+func (s *stack) join(t *testing.T, inviter actor, slug string, a actor, role string) {
+	t.Helper()
+	_, token := s.invite(t, inviter, slug, a.email, role)
+	decode[acceptBody](t, s.accept(t, a, token), http.StatusOK)
+}
+
+// team is an organisation with an OWNER, two ADMINs and two MEMBERs, all
+// END_USERs globally, and an END_USER outside it.
+type team struct {
+	slug                                            string
+	org                                             orgObject
+	owner, admin, admin2, member, member2, outsider actor
+}
+
+// newTeam makes the team of the organisation slug; its users' emails
+// start with slug.
+func (s *stack) newTeam(t *testing.T, slug string) team {
+	t.Helper()
+	tm := team{slug: slug}
+	for _, u := range []struct {
+		a    *actor
+		name string
+	}{{&tm.owner, "owner"}, {&tm.admin, "admin"}, {&tm.admin2, "admin2"}, {&tm.member, "member"},
+		{&tm.member2, "member2"}, {&tm.outsider, "outsider"}} {
+		*u.a = s.newActor(t, slug+"-"+u.name+"@example.com", auth.RoleEndUser)
+	}
+	tm.org = s.createOrg(t, tm.owner, slug)
+	s.join(t, tm.owner, slug, tm.admin, "ADMIN")
+	s.join(t, tm.owner, slug, tm.admin2, "ADMIN")
+	s.join(t, tm.owner, slug, tm.member, "MEMBER")
+	s.join(t, tm.owner, slug, tm.member2, "MEMBER")
+	return tm
+}
+
+// path returns the path of the team's organisation under /api/v1, with
+// rest appended.
+func (tm team) path(rest string) string { return "/api/v1/orgs/" + tm.slug + "/" + rest }
+
+// roles returns the team's members as user id → role, read by a.
+func (s *stack) roles(t *testing.T, a actor, slug string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range list[memberObject](t, s, a, "/api/v1/orgs/"+slug+"/members/", "members") {
+		out[m.UserID] = m.Role
+	}
+	return out
+}
+
+// loggedRoute returns the route the request log recorded for the request
+// with this id.
+func (s *stack) loggedRoute(t *testing.T, requestID string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(s.logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["request_id"] == requestID {
+			route, _ := line["route"].(string)
+			return route
+		}
+	}
+	t.Fatalf("no request line with id %s", requestID)
+	return ""
 }

@@ -14,8 +14,16 @@ import (
 
 // Config configures the handler returned by [New].
 type Config struct {
-	// Auth runs the account and session flows. Required.
+	// Auth runs the account and session flows, and authenticates the
+	// callers of every other endpoint. Required.
 	Auth *auth.Authenticator
+	// Orgs serves the Organisations endpoints (/orgs/…). Nil leaves them
+	// out: their paths answer 404, for a host that wants only
+	// authentication.
+	Orgs *auth.OrgService
+	// Admin serves the Internal (global-role) endpoints (/internal/…).
+	// Nil leaves them out: their paths answer 404.
+	Admin *auth.Admin
 	// Logger receives one line per request and every unexpected error
 	// (never a body, a token or a header); nil discards.
 	Logger *slog.Logger
@@ -31,16 +39,20 @@ const apiPrefix = "/api/v1"
 // server holds what the handlers share. It is immutable after New.
 type server struct {
 	auth    *auth.Authenticator
+	orgs    *auth.OrgService // nil: no organisation routes
+	admin   *auth.Admin      // nil: no internal routes
 	log     *slog.Logger
 	trusted []netip.Prefix
 }
 
-// New returns the handler of the REST contract's authentication endpoints.
-// It serves them with their /api/v1 prefix, so mount it at "/" or, under a
-// prefix of your own, behind [http.StripPrefix]. Every response carries an
-// X-Request-Id; errors are RFC 9457 problem+json; a path is served the same
-// with and without its trailing slash; a known path with another method is
-// 405 method_not_allowed with an Allow header, and an unknown path 404
+// New returns the handler of the REST contract's endpoints: those of
+// Authentication always, those of Organisations when cfg.Orgs is set and
+// the Internal ones when cfg.Admin is set. It serves them with their
+// /api/v1 prefix, so mount it at "/" or, under a prefix of your own, behind
+// [http.StripPrefix]. Every response carries an X-Request-Id; errors are
+// RFC 9457 problem+json; a path is served the same with and without its
+// trailing slash; a known path with another method is 405
+// method_not_allowed with an Allow header, and an unknown path 404
 // not_found. New returns an error when cfg.Auth is nil or a trusted proxy
 // range is invalid. The handler is safe for concurrent use.
 func New(cfg Config) (http.Handler, error) {
@@ -56,7 +68,7 @@ func New(cfg Config) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{auth: cfg.Auth, log: log, trusted: slices.Clone(cfg.TrustedProxies)}
+	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin, log: log, trusted: slices.Clone(cfg.TrustedProxies)}
 
 	var h http.Handler = s.mux()
 	h = recoverPanics(log)(h)
@@ -79,9 +91,11 @@ type route struct {
 	handler handlerFunc
 }
 
-// routes is the route table of API.md's Authentication section.
+// routes is the route table: API.md's Authentication rows always, its
+// Organisations rows when Config.Orgs is set and its Internal rows when
+// Config.Admin is set.
 func (s *server) routes() []route {
-	return []route{
+	table := []route{
 		{http.MethodPost, "/auth/register/", s.register},
 		{http.MethodPost, "/auth/verify-email/", s.verifyEmail},
 		{http.MethodPost, "/auth/verify-email/resend/", s.resendVerification},
@@ -97,31 +111,71 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/auth/password/set/", s.authenticated(s.setPassword)},
 		{http.MethodPost, "/auth/password/forgot/", s.forgotPassword},
 		{http.MethodPost, "/auth/password/reset/", s.resetPassword},
-		// Identities, single sign-on, organisations and the internal
-		// APIs come later.
+		// Identities and single sign-on come later.
 	}
+	if s.orgs != nil {
+		// "create" and "invites" are reserved slugs, so /orgs/create/ and
+		// /orgs/invites/accept/ never shadow an organisation; ServeMux
+		// prefers their literal segments to {slug}.
+		table = append(table, []route{
+			{http.MethodPost, "/orgs/create/", s.authenticated(s.createOrg)},
+			{http.MethodGet, "/orgs/", s.authenticated(s.myOrgs)},
+			{http.MethodPost, "/orgs/invites/accept/", s.authenticated(s.acceptInvite)},
+			{http.MethodGet, "/orgs/{slug}/", s.authenticated(s.org)},
+			{http.MethodPatch, "/orgs/{slug}/", s.authenticated(s.renameOrg)},
+			{http.MethodDelete, "/orgs/{slug}/", s.authenticated(s.deleteOrg)},
+			{http.MethodGet, "/orgs/{slug}/members/", s.authenticated(s.members)},
+			{http.MethodPatch, "/orgs/{slug}/members/{user_id}/", s.authenticated(s.changeMemberRole)},
+			{http.MethodDelete, "/orgs/{slug}/members/{user_id}/", s.authenticated(s.removeMember)},
+			{http.MethodPost, "/orgs/{slug}/leave/", s.authenticated(s.leaveOrg)},
+			{http.MethodPost, "/orgs/{slug}/transfer-ownership/", s.authenticated(s.transferOwnership)},
+			{http.MethodPost, "/orgs/{slug}/invites/", s.authenticated(s.invite)},
+			{http.MethodGet, "/orgs/{slug}/invites/", s.authenticated(s.invites)},
+			{http.MethodDelete, "/orgs/{slug}/invites/{id}/", s.authenticated(s.revokeInvite)},
+			{http.MethodGet, "/orgs/{slug}/audit/", s.authenticated(s.orgAudit)},
+		}...)
+	}
+	if s.admin != nil {
+		table = append(table, []route{
+			{http.MethodGet, "/internal/dashboard/", s.authenticated(s.adminDashboard)},
+			{http.MethodGet, "/internal/users/", s.authenticated(s.adminUsers)},
+			{http.MethodGet, "/internal/users/{id}/", s.authenticated(s.adminUser)},
+			{http.MethodPatch, "/internal/users/{id}/", s.authenticated(s.adminUpdateUser)},
+			{http.MethodGet, "/internal/users/{id}/sessions/", s.authenticated(s.adminUserSessions)},
+			{http.MethodDelete, "/internal/sessions/{id}/", s.authenticated(s.adminRevokeSession)},
+			{http.MethodGet, "/internal/orgs/", s.authenticated(s.adminOrgs)},
+			{http.MethodGet, "/internal/orgs/{slug}/", s.authenticated(s.adminOrg)},
+			{http.MethodGet, "/internal/audit/", s.authenticated(s.adminAudit)},
+			{http.MethodGet, "/internal/permissions/", s.authenticated(s.adminPermissions)},
+			{http.MethodPut, "/internal/permissions/{scope}/{role}/", s.authenticated(s.adminSetPermissions)},
+		}...)
+	}
+	return table
 }
 
-// mux registers the route table on a new ServeMux: "METHOD /api/v1/path/{$}"
-// for each route, a method-less pattern per path that answers 405 with the
-// path's methods in Allow, and a catch-all 404.
+// mux registers the route table on a new ServeMux: one pattern
+// "/api/v1/path/{$}" per path, whose handler picks the route by method
+// (see byMethod), and a catch-all 404.
+//
+// The methods are not put in the patterns: a known path must answer
+// another method with 405, which would take a method-less pattern per
+// path next to the method patterns, and ServeMux refuses such a pair as
+// conflicting when one path is a literal case of the other's wildcard
+// ("/orgs/create/" and "GET /orgs/{slug}/").
 func (s *server) mux() *http.ServeMux {
 	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	var paths []string
+	byPath := map[string]map[string]handlerFunc{}
+	var paths []string // in table order
 	for _, rt := range s.routes() {
-		pattern := apiPrefix + rt.path + "{$}"
-		mux.Handle(rt.method+" "+pattern, s.handle(rt.handler))
-		if _, seen := allowed[pattern]; !seen {
-			paths = append(paths, pattern)
+		if byPath[rt.path] == nil {
+			byPath[rt.path] = map[string]handlerFunc{}
+			paths = append(paths, rt.path)
 		}
-		allowed[pattern] = append(allowed[pattern], rt.method)
-		if rt.method == http.MethodGet {
-			allowed[pattern] = append(allowed[pattern], http.MethodHead)
-		}
+		byPath[rt.path][rt.method] = rt.handler
 	}
-	for _, pattern := range paths {
-		mux.Handle(pattern, s.handle(methodNotAllowed(allowed[pattern])))
+	for _, path := range paths {
+		pattern := apiPrefix + path + "{$}"
+		mux.Handle(pattern, s.handle(byMethod(pattern, byPath[path])))
 	}
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return withDetail(auth.ErrNotFound, "No endpoint at this path.")
@@ -129,12 +183,31 @@ func (s *server) mux() *http.ServeMux {
 	return mux
 }
 
-// methodNotAllowed answers 405 with methods in the Allow header.
-func methodNotAllowed(methods []string) handlerFunc {
+// byMethod serves one path: each method with its handler, HEAD with
+// GET's, and any other method 405 method_not_allowed with the path's
+// methods in Allow. Like ServeMux for a pattern with a method, it records
+// "METHOD pattern" as the request's Pattern, which the request log reads.
+func byMethod(pattern string, handlers map[string]handlerFunc) handlerFunc {
+	var methods []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete} {
+		if handlers[m] != nil || (m == http.MethodHead && handlers[http.MethodGet] != nil) {
+			methods = append(methods, m)
+		}
+	}
 	allow := strings.Join(methods, ", ")
 	return func(w http.ResponseWriter, r *http.Request) error {
-		w.Header().Set("Allow", allow)
-		return withDetail(errMethodNotAllowed, "Allowed: "+allow+".")
+		method := r.Method
+		if method == http.MethodHead && handlers[method] == nil {
+			method = http.MethodGet
+		}
+		h := handlers[method]
+		if h == nil {
+			w.Header().Set("Allow", allow)
+			return withDetail(errMethodNotAllowed, "Allowed: "+allow+".")
+		}
+		r.Pattern = method + " " + pattern
+		return h(w, r)
 	}
 }
 

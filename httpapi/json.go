@@ -95,6 +95,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// writeList answers 200 with one page of a list, shaped as API.md's
+// lists: {"<key>": items, "next_cursor": next}, next_cursor null on the
+// last page (next == "").
+func writeList[J any](w http.ResponseWriter, key string, items []J, next string) error {
+	if items == nil {
+		items = []J{} // an empty list is [], never null
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{key: items, "next_cursor": nullable(next)})
+}
+
+// mapJSON returns the response objects of items, made by toJSON. The
+// result is never nil, so an empty list encodes as [].
+func mapJSON[T, J any](items []T, toJSON func(T) J) []J {
+	out := make([]J, len(items))
+	for i, item := range items {
+		out[i] = toJSON(item)
+	}
+	return out
+}
+
+// nullable returns nil for "" (encoded as JSON null) and &s otherwise.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // timestamp formats t as RFC 3339 in UTC.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
@@ -176,14 +204,156 @@ func newSessionJSON(s auth.Session, currentID string) sessionJSON {
 	}
 }
 
-// sessionsResponse is the list of the caller's sessions. NextCursor is
-// always null: the library returns every active session at once.
-type sessionsResponse struct {
-	Sessions   []sessionJSON `json:"sessions"`
-	NextCursor *string       `json:"next_cursor"`
-}
-
 // detailResponse is {"detail": "..."}, the body of the 202 answers.
 type detailResponse struct {
 	Detail string `json:"detail"`
+}
+
+// orgJSON is API.md's Org object. Role is the membership role of the user
+// the answer is about: the caller on /orgs/…, the user shown on
+// /internal/users/{id}/. It is null on /internal/orgs/…, whose caller
+// reads organisations as staff, not as a member: the key stays, so an Org
+// has the same keys everywhere.
+type orgJSON struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Slug      string  `json:"slug"`
+	OwnerID   string  `json:"owner_id"`
+	CreatedAt string  `json:"created_at"`
+	Role      *string `json:"role"`
+}
+
+// newOrgJSON returns the Org object of o without a role.
+func newOrgJSON(o auth.Org) orgJSON {
+	return orgJSON{ID: o.ID, Name: o.Name, Slug: o.Slug, OwnerID: o.OwnerID, CreatedAt: timestamp(o.CreatedAt)}
+}
+
+// newMembershipJSON returns the Org object of om.Org with om.Role.
+func newMembershipJSON(om auth.OrgMembership) orgJSON {
+	out := newOrgJSON(om.Org)
+	out.Role = nullable(string(om.Role))
+	return out
+}
+
+// memberJSON is API.md's Member object.
+type memberJSON struct {
+	UserID   string `json:"user_id"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Role     string `json:"role"`
+	JoinedAt string `json:"joined_at"`
+}
+
+func newMemberJSON(m auth.Member) memberJSON {
+	return memberJSON{UserID: m.UserID, Email: m.Email, Name: m.Name, Role: string(m.Role), JoinedAt: timestamp(m.JoinedAt)}
+}
+
+// inviteJSON is API.md's Invite object.
+type inviteJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	ExpiresAt string `json:"expires_at"`
+	InvitedBy string `json:"invited_by"`
+	CreatedAt string `json:"created_at"`
+}
+
+func newInviteJSON(i auth.Invite) inviteJSON {
+	return inviteJSON{ID: i.ID, Email: i.Email, Role: string(i.Role), ExpiresAt: timestamp(i.ExpiresAt),
+		InvitedBy: i.InvitedBy, CreatedAt: timestamp(i.CreatedAt)}
+}
+
+// auditEventJSON is API.md's Audit event object: an empty actor, org or
+// target is null, and Metadata is an object, {} when empty.
+type auditEventJSON struct {
+	ID         string            `json:"id"`
+	OccurredAt string            `json:"occurred_at"`
+	Event      string            `json:"event"`
+	ActorID    *string           `json:"actor_id"`
+	OrgID      *string           `json:"org_id"`
+	TargetType *string           `json:"target_type"`
+	TargetID   *string           `json:"target_id"`
+	IP         string            `json:"ip"`
+	UserAgent  string            `json:"user_agent"`
+	Metadata   map[string]string `json:"metadata"`
+}
+
+func newAuditEventJSON(e auth.AuditEvent) auditEventJSON {
+	meta := e.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return auditEventJSON{
+		ID:         e.ID,
+		OccurredAt: timestamp(e.OccurredAt),
+		Event:      e.Event,
+		ActorID:    nullable(e.ActorID),
+		OrgID:      nullable(e.OrgID),
+		TargetType: nullable(e.TargetType),
+		TargetID:   nullable(e.TargetID),
+		IP:         e.IP,
+		UserAgent:  e.UserAgent,
+		Metadata:   meta,
+	}
+}
+
+// orgResponse is {"org": Org}.
+type orgResponse struct {
+	Org orgJSON `json:"org"`
+}
+
+// memberResponse is {"member": Member}.
+type memberResponse struct {
+	Member memberJSON `json:"member"`
+}
+
+// inviteResponse is {"invite": Invite}.
+type inviteResponse struct {
+	Invite inviteJSON `json:"invite"`
+}
+
+// acceptResponse answers an accepted invite: the organisation, with the
+// caller's new role, and the caller's membership.
+type acceptResponse struct {
+	Org    orgJSON    `json:"org"`
+	Member memberJSON `json:"member"`
+}
+
+// statsJSON is the internal dashboard's counts.
+type statsJSON struct {
+	Users          int `json:"users"`
+	ActiveSessions int `json:"active_sessions"`
+	Orgs           int `json:"orgs"`
+	Logins24h      int `json:"logins_24h"`
+}
+
+// userDetailResponse is one user seen by staff: the organisations it
+// belongs to, each with its role there, and its linked external
+// identities.
+type userDetailResponse struct {
+	User userJSON  `json:"user"`
+	Orgs []orgJSON `json:"orgs"`
+	// Identities is always [] until single sign-on lands.
+	Identities []struct{} `json:"identities"`
+}
+
+// adminOrgResponse is one organisation seen by staff, with its members.
+type adminOrgResponse struct {
+	Org     orgJSON      `json:"org"`
+	Members []memberJSON `json:"members"`
+}
+
+// permissionsResponse is every permission name and the mappings in
+// force. Every role of both scopes is present, with [] when it has no
+// permission.
+type permissionsResponse struct {
+	Permissions []auth.Permission                     `json:"permissions"`
+	UserRoles   map[auth.GlobalRole][]auth.Permission `json:"user_roles"`
+	OrgRoles    map[auth.OrgRole][]auth.Permission    `json:"org_roles"`
+}
+
+// rolePermissionsResponse is one role's permissions after a change.
+type rolePermissionsResponse struct {
+	Role        string            `json:"role"`
+	Permissions []auth.Permission `json:"permissions"`
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 
 	auth "github.com/authd/auth"
 )
@@ -14,22 +13,27 @@ func (s *server) sessions(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	out := sessionsResponse{Sessions: make([]sessionJSON, 0, len(list))}
-	for _, sess := range list {
-		out.Sessions = append(out.Sessions, newSessionJSON(sess, p.SessionID))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeSessions(w, list, p)
+}
+
+// writeSessions answers with a list of sessions, the caller's own marked
+// current. Its next_cursor is always null: the library returns every
+// active session at once.
+func writeSessions(w http.ResponseWriter, list []auth.Session, p auth.Principal) error {
+	return writeList(w, "sessions", mapJSON(list, func(sess auth.Session) sessionJSON {
+		return newSessionJSON(sess, p.SessionID)
+	}), "")
 }
 
 // revokeSession is DELETE /auth/sessions/{id}/: 204; a session that is not
 // the caller's, has ended or does not exist is 404.
 func (s *server) revokeSession(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id := r.PathValue("id")
+	id := pathID(r, "id")
 	if !isUUID(id) {
 		// Not an id at all: no such session, without asking the store.
 		return auth.ErrNotFound
 	}
-	if err := s.auth.RevokeSession(r.Context(), s.client(r), p, strings.ToLower(id)); err != nil {
+	if err := s.auth.RevokeSession(r.Context(), s.client(r), p, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
