@@ -100,24 +100,13 @@ type UserUpdate struct {
 // disabling oneself is ErrPermissionDenied. It returns a *ValidationError
 // for a bad name or role and ErrNotFound for an unknown id.
 func (a *Admin) UpdateUser(ctx context.Context, c Client, actor Principal, id string, up UserUpdate) (User, error) {
-	fields := map[string]string{}
-	if up.Name != nil {
-		trimmed := strings.TrimSpace(*up.Name)
-		up.Name = &trimmed
-		if msg := checkName(trimmed); msg != "" {
-			fields["name"] = msg
-		}
-	}
-	if up.Role != nil && !up.Role.Valid() {
-		fields["role"] = "must be END_USER, STAFF, DATA_ADMIN or SYSTEM_ADMIN"
-	}
-	if len(fields) > 0 {
-		return User{}, &ValidationError{Fields: fields}
-	}
 	var out User
 	err := a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
 		me, err := a.require(ctx, tx, actor, PermUsersWrite)
 		if err != nil {
+			return err
+		}
+		if err := checkUserUpdate(&up); err != nil {
 			return err
 		}
 		u, err := tx.UserByID(ctx, id)
@@ -174,6 +163,25 @@ func (a *Admin) UpdateUser(ctx context.Context, c Client, actor Principal, id st
 		return nil
 	})
 	return out, err
+}
+
+// checkUserUpdate trims the name and validates the fields that are set.
+func checkUserUpdate(up *UserUpdate) error {
+	fields := map[string]string{}
+	if up.Name != nil {
+		trimmed := strings.TrimSpace(*up.Name)
+		up.Name = &trimmed
+		if msg := checkName(trimmed); msg != "" {
+			fields["name"] = msg
+		}
+	}
+	if up.Role != nil && !up.Role.Valid() {
+		fields["role"] = "must be END_USER, STAFF, DATA_ADMIN or SYSTEM_ADMIN"
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	return nil
 }
 
 // UserSessions returns a user's active sessions (internal.sessions.read),
@@ -259,6 +267,10 @@ func (a *Admin) Permissions(ctx context.Context, actor Principal) (Mappings, err
 // internal.permissions.manage from SYSTEM_ADMIN is ErrConflict. It returns
 // the role's new permissions in canonical order.
 func (a *Admin) SetPermissions(ctx context.Context, c Client, actor Principal, scope Scope, role string, names []string) ([]Permission, error) {
+	me, err := a.require(ctx, a.store, actor, PermPermissionsManage)
+	if err != nil {
+		return nil, err
+	}
 	if scope != ScopeUser && scope != ScopeOrg {
 		return nil, ErrNotFound
 	}
@@ -277,11 +289,7 @@ func (a *Admin) SetPermissions(ctx context.Context, c Client, actor Principal, s
 	if scope == ScopeUser && GlobalRole(role) == RoleSystemAdmin && !set[PermPermissionsManage] {
 		return nil, ErrConflict
 	}
-	err := a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
-		me, err := a.require(ctx, tx, actor, PermPermissionsManage)
-		if err != nil {
-			return err
-		}
+	err = a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
 		if err := tx.SetRolePermissions(ctx, scope, role, perms); err != nil {
 			return err
 		}

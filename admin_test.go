@@ -219,3 +219,34 @@ func TestAdminListsAndDashboard(t *testing.T) {
 		t.Fatalf("revoking an ended session = %v, want ErrNotFound", err)
 	}
 }
+
+// A caller without the permission learns nothing from its input: the
+// guard answers before any validation.
+func TestPermissionIsCheckedBeforeInput(t *testing.T) {
+	f, who := staffFixture(t)
+	ctx := context.Background()
+	user := who["END_USER"]
+	if _, err := f.admin.SetPermissions(ctx, client, user, auth.ScopeUser, "SYSTEM_ADMIN", nil); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("END_USER emptying SYSTEM_ADMIN = %v, want ErrPermissionDenied", err)
+	}
+	if _, err := f.admin.SetPermissions(ctx, client, user, "galaxy", "KING", []string{"nope"}); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("END_USER with nonsense = %v, want ErrPermissionDenied", err)
+	}
+	if _, err := f.admin.UpdateUser(ctx, client, user, who["STAFF"].UserID, auth.UserUpdate{Role: ptr(auth.GlobalRole("KING"))}); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("END_USER with a bad role = %v, want ErrPermissionDenied", err)
+	}
+	tm := f.newTeam(t, "Order Co", "orderco")
+	outsider := tm.by["outsider"]
+	if _, err := f.orgs.Invite(ctx, client, outsider, tm.slug, "", ""); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("a non-member inviting with an empty body = %v, want ErrNotFound", err)
+	}
+	if _, err := f.orgs.Rename(ctx, client, outsider, tm.slug, ""); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("a non-member renaming with an empty name = %v, want ErrNotFound", err)
+	}
+	if _, err := f.orgs.ChangeRole(ctx, client, tm.by["member"], tm.slug, tm.ids["member2"], "KING"); !errors.Is(err, auth.ErrPermissionDenied) {
+		t.Errorf("a MEMBER changing a role to nonsense = %v, want ErrPermissionDenied", err)
+	}
+	if _, err := f.orgs.TransferOwnership(ctx, client, tm.by["owner"], tm.slug, ""); !errors.As(err, new(*auth.ValidationError)) {
+		t.Errorf("a transfer without user_id = %v, want a validation error", err)
+	}
+}

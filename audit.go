@@ -34,24 +34,31 @@ const (
 	EventPasswordResetRequest = "password.reset_requested"
 	EventPasswordReset        = "password.reset"
 	EventUserUpdated          = "user.updated"
+	EventSSOLogin             = "sso.login"
+	EventSSOLinked            = "sso.linked"
+	EventSSOUnlinked          = "sso.unlinked"
 )
 
 // Audit target types.
 const (
-	TargetUser    = "user"
-	TargetSession = "session"
-	TargetOrg     = "org"
-	TargetMember  = "member"
-	TargetInvite  = "invite"
-	TargetRole    = "role"
+	TargetUser     = "user"
+	TargetSession  = "session"
+	TargetOrg      = "org"
+	TargetMember   = "member"
+	TargetInvite   = "invite"
+	TargetRole     = "role"
+	TargetIdentity = "identity"
 )
 
 // Events of organisations and user administration.
 const (
-	EventOrgCreated           = "org.created"
-	EventOrgUpdated           = "org.updated"
-	EventOrgDeleted           = "org.deleted"
-	EventMemberInvited        = "member.invited"
+	EventOrgCreated    = "org.created"
+	EventOrgUpdated    = "org.updated"
+	EventOrgDeleted    = "org.deleted"
+	EventMemberInvited = "member.invited"
+	// EventInviteRevoked is not in the contract's list: authd records the
+	// revocation of a pending invite too, so every change has its event.
+	EventInviteRevoked        = "member.invite_revoked"
 	EventMemberJoined         = "member.joined"
 	EventMemberRemoved        = "member.removed"
 	EventMemberLeft           = "member.left"

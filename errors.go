@@ -56,6 +56,11 @@ var (
 	// ErrInviteEmailMismatch is accepting an invite addressed to another
 	// email.
 	ErrInviteEmailMismatch = errors.New("auth: invite addressed to another email")
+	// ErrLastLoginMethod is unlinking the only way left to sign in.
+	ErrLastLoginMethod = errors.New("auth: the last login method cannot be removed")
+	// ErrUnknownProvider is an SSO provider that is unknown or not
+	// configured.
+	ErrUnknownProvider = errors.New("auth: unknown identity provider")
 	// ErrThrottled is a rate limit; the error returned is a *ThrottledError
 	// that matches it.
 	ErrThrottled = errors.New("auth: throttled")

@@ -166,14 +166,14 @@ func (s *OrgService) Org(ctx context.Context, actor Principal, orgSlug string) (
 // Rename changes the organisation's name (org.update).
 func (s *OrgService) Rename(ctx context.Context, c Client, actor Principal, orgSlug, name string) (OrgMembership, error) {
 	name = strings.TrimSpace(name)
-	if msg := checkName(name); msg != "" {
-		return OrgMembership{}, fieldError("name", msg)
-	}
 	var out OrgMembership
 	err := s.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
 		o, m, err := s.membership(ctx, tx, actor, orgSlug, PermOrgUpdate)
 		if err != nil {
 			return err
+		}
+		if msg := checkName(name); msg != "" {
+			return fieldError("name", msg)
 		}
 		out = OrgMembership{Org: o, Role: m.Role}
 		if o.Name == name {
@@ -222,14 +222,14 @@ func (s *OrgService) Members(ctx context.Context, actor Principal, orgSlug strin
 // role that is not ADMIN or MEMBER is a *ValidationError on "role"; a
 // userID that is not a member is ErrNotFound.
 func (s *OrgService) ChangeRole(ctx context.Context, c Client, actor Principal, orgSlug, userID string, role OrgRole) (Member, error) {
-	if !role.Valid() {
-		return Member{}, fieldError("role", "must be OWNER, ADMIN or MEMBER")
-	}
 	var target Member
 	err := s.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
 		o, me, err := s.membership(ctx, tx, actor, orgSlug, PermMemberRoleChange)
 		if err != nil {
 			return err
+		}
+		if !role.Valid() {
+			return fieldError("role", "must be OWNER, ADMIN or MEMBER")
 		}
 		if target, err = tx.Member(ctx, o.ID, userID); err != nil {
 			return err
@@ -320,6 +320,9 @@ func (s *OrgService) TransferOwnership(ctx context.Context, c Client, actor Prin
 		if me.Role != OrgOwner {
 			return ErrPermissionDenied
 		}
+		if strings.TrimSpace(userID) == "" {
+			return fieldError("user_id", "required")
+		}
 		target, err := tx.Member(ctx, o.ID, userID)
 		if err != nil {
 			return err
@@ -352,6 +355,10 @@ func (s *OrgService) TransferOwnership(ctx context.Context, c Client, actor Prin
 // returns a *ValidationError for a bad email or role and a *ThrottledError
 // past RATE_LIMIT_INVITE.
 func (s *OrgService) Invite(ctx context.Context, c Client, actor Principal, orgSlug, email string, role OrgRole) (Invite, error) {
+	o, me, err := s.membership(ctx, s.store, actor, orgSlug, PermMemberInvite)
+	if err != nil {
+		return Invite{}, err
+	}
 	fields := map[string]string{}
 	email, msg := validateEmailField(email)
 	if msg != "" {
@@ -362,10 +369,6 @@ func (s *OrgService) Invite(ctx context.Context, c Client, actor Principal, orgS
 	}
 	if len(fields) > 0 {
 		return Invite{}, &ValidationError{Fields: fields}
-	}
-	o, me, err := s.membership(ctx, s.store, actor, orgSlug, PermMemberInvite)
-	if err != nil {
-		return Invite{}, err
 	}
 	if !me.Role.Above(role) {
 		return Invite{}, ErrPermissionDenied
@@ -418,14 +421,21 @@ func (s *OrgService) Invites(ctx context.Context, actor Principal, orgSlug strin
 	return s.store.PendingInvites(ctx, o.ID, s.now(), p)
 }
 
-// RevokeInvite deletes a pending invite of the organisation
-// (member.invite). An invite of another organisation is ErrNotFound.
+// RevokeInvite deletes a pending invite of the organisation (member.invite)
+// and records member.invite_revoked. An invite of another organisation is
+// ErrNotFound.
 func (s *OrgService) RevokeInvite(ctx context.Context, c Client, actor Principal, orgSlug, id string) error {
-	o, _, err := s.membership(ctx, s.store, actor, orgSlug, PermMemberInvite)
-	if err != nil {
-		return err
-	}
-	return s.store.DeleteInvite(ctx, o.ID, id)
+	return s.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {
+		o, _, err := s.membership(ctx, tx, actor, orgSlug, PermMemberInvite)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteInvite(ctx, o.ID, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, c, AuditEvent{Event: EventInviteRevoked, ActorID: actor.UserID, OrgID: o.ID,
+			TargetType: TargetInvite, TargetID: id})
+	})
 }
 
 // AcceptInvite makes the actor a member through the invite with this

@@ -55,14 +55,31 @@ type TokenPurpose string
 const (
 	PurposeVerifyEmail   TokenPurpose = "verify_email"
 	PurposePasswordReset TokenPurpose = "password_reset"
+	PurposeSSOState      TokenPurpose = "sso_state"
+	PurposeSSOCode       TokenPurpose = "sso_code"
 )
 
-// OneTimeToken is a single-use token mailed to a user. Only Hash (SHA-256,
-// hex) of the secret is stored. A zero UsedAt means it was not used.
+// Identity links a user to an account at an external identity provider
+// ("google", "github"): Subject is the provider's stable user id, Email the
+// address the provider gave when it was linked.
+type Identity struct {
+	UserID    string
+	Provider  string
+	Subject   string
+	Email     string
+	CreatedAt time.Time
+}
+
+// OneTimeToken is a single-use secret: a link mailed to a user, or a step
+// of the single sign-on flow. Only Hash (SHA-256, hex) of the secret is
+// stored. UserID may be empty (an SSO state belongs to nobody yet); Data is
+// a short opaque string the flow keeps with the token (never a secret of
+// the user's). A zero UsedAt means it was not used.
 type OneTimeToken struct {
 	Hash      string
 	Purpose   TokenPurpose
 	UserID    string
+	Data      string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time
@@ -327,6 +344,22 @@ type StatsStore interface {
 	Stats(ctx context.Context, now time.Time) (Stats, error)
 }
 
+// IdentityStore keeps links to external identities: at most one per
+// provider and subject, and one per user and provider.
+type IdentityStore interface {
+	// CreateIdentity inserts i. It returns ErrConflict when the provider's
+	// subject is linked already, or the user has an identity of that
+	// provider.
+	CreateIdentity(ctx context.Context, i Identity) error
+	// IdentityBySubject returns the identity or ErrNotFound.
+	IdentityBySubject(ctx context.Context, provider, subject string) (Identity, error)
+	// UserIdentities returns the user's identities, oldest first.
+	UserIdentities(ctx context.Context, userID string) ([]Identity, error)
+	// DeleteIdentity deletes the user's identity of provider, or returns
+	// ErrNotFound.
+	DeleteIdentity(ctx context.Context, userID, provider string) error
+}
+
 // Store is everything the services persist. Implementations are safe for
 // concurrent use; storage.Store is the one on SQLite and PostgreSQL.
 type Store interface {
@@ -339,6 +372,7 @@ type Store interface {
 	InviteStore
 	PermissionStore
 	StatsStore
+	IdentityStore
 	// WithinTx runs fn in one transaction with a Store bound to it; it
 	// commits when fn returns nil and rolls back otherwise. Calling WithinTx
 	// on the transaction's Store runs fn in the same transaction.

@@ -27,8 +27,10 @@
 // precision: timestamptz on PostgreSQL, and on SQLite TEXT of the fixed-width
 // form 2006-01-02T15:04:05.000000Z, so that comparing the text compares the
 // instants. A zero time is NULL, and so is an empty actor or org ID of an
-// audit event. The audit_events table is append-only in the database itself:
-// triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
+// audit event and the empty user ID of a one-time token that belongs to
+// nobody yet (an SSO state). The audit_events table is append-only in the
+// database itself: triggers refuse UPDATE and DELETE (and TRUNCATE on
+// PostgreSQL).
 //
 // # SQLite
 //

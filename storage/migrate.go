@@ -48,9 +48,19 @@ type migration struct {
 // lock does the same. It always runs on the database, never in a caller's
 // transaction.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, "")
+}
+
+// migrateTo is [Store.Migrate] up to and including the version last, or
+// every version when last is empty. Tests use it to make a database of an
+// older schema.
+func (s *Store) migrateTo(ctx context.Context, last string) error {
 	migrations, err := loadMigrations(s.dialect)
 	if err != nil {
 		return err
+	}
+	if last != "" {
+		migrations = slices.DeleteFunc(migrations, func(m migration) bool { return m.version > last })
 	}
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if s.dialect == DialectPostgres {

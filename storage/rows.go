@@ -215,22 +215,26 @@ func (r sessionRow) session() auth.Session {
 	}
 }
 
+// tokenRow is one row of one_time_tokens. UserID is NULL for a token that
+// belongs to nobody yet (an SSO state).
 type tokenRow struct {
 	bun.BaseModel `bun:"table:one_time_tokens,alias:t"`
 
-	Hash      string `bun:"hash"`
-	Purpose   string `bun:"purpose"`
-	UserID    string `bun:"user_id"`
-	CreatedAt dbTime `bun:"created_at"`
-	ExpiresAt dbTime `bun:"expires_at"`
-	UsedAt    dbTime `bun:"used_at"`
+	Hash      string     `bun:"hash"`
+	Purpose   string     `bun:"purpose"`
+	UserID    nullString `bun:"user_id"`
+	Data      string     `bun:"data"`
+	CreatedAt dbTime     `bun:"created_at"`
+	ExpiresAt dbTime     `bun:"expires_at"`
+	UsedAt    dbTime     `bun:"used_at"`
 }
 
 func newTokenRow(t auth.OneTimeToken) tokenRow {
 	return tokenRow{
 		Hash:      t.Hash,
 		Purpose:   string(t.Purpose),
-		UserID:    t.UserID,
+		UserID:    nullString(t.UserID),
+		Data:      t.Data,
 		CreatedAt: dbTime(t.CreatedAt),
 		ExpiresAt: dbTime(t.ExpiresAt),
 		UsedAt:    dbTime(t.UsedAt),
@@ -241,10 +245,42 @@ func (r tokenRow) token() auth.OneTimeToken {
 	return auth.OneTimeToken{
 		Hash:      r.Hash,
 		Purpose:   auth.TokenPurpose(r.Purpose),
-		UserID:    r.UserID,
+		UserID:    string(r.UserID),
+		Data:      r.Data,
 		CreatedAt: time.Time(r.CreatedAt),
 		ExpiresAt: time.Time(r.ExpiresAt),
 		UsedAt:    time.Time(r.UsedAt),
+	}
+}
+
+// identityRow is one row of identities.
+type identityRow struct {
+	bun.BaseModel `bun:"table:identities,alias:ident"`
+
+	UserID    string `bun:"user_id"`
+	Provider  string `bun:"provider"`
+	Subject   string `bun:"subject"`
+	Email     string `bun:"email"`
+	CreatedAt dbTime `bun:"created_at"`
+}
+
+func newIdentityRow(i auth.Identity) identityRow {
+	return identityRow{
+		UserID:    i.UserID,
+		Provider:  i.Provider,
+		Subject:   i.Subject,
+		Email:     i.Email,
+		CreatedAt: dbTime(i.CreatedAt),
+	}
+}
+
+func (r identityRow) identity() auth.Identity {
+	return auth.Identity{
+		UserID:    r.UserID,
+		Provider:  r.Provider,
+		Subject:   r.Subject,
+		Email:     r.Email,
+		CreatedAt: time.Time(r.CreatedAt),
 	}
 }
 

@@ -58,6 +58,16 @@ func sqliteURL(t *testing.T) string {
 // openMigrated opens url, migrates it and closes it when the test ends.
 func openMigrated(t *testing.T, url string) *storage.Store {
 	t.Helper()
+	s := openStore(t, url)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+// openStore opens url, without migrating, and closes it when the test ends.
+func openStore(t *testing.T, url string) *storage.Store {
+	t.Helper()
 	s, err := storage.Open(t.Context(), url)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -69,9 +79,6 @@ func openMigrated(t *testing.T, url string) *storage.Store {
 	})
 	if s.Dialect() == storage.DialectPostgres {
 		s.DB().SetMaxOpenConns(postgresMaxConns)
-	}
-	if err := s.Migrate(t.Context()); err != nil {
-		t.Fatalf("Migrate: %v", err)
 	}
 	return s
 }
@@ -331,6 +338,15 @@ func TestIDsThatAreNotUUIDsAreRefused(t *testing.T) {
 				if err := s.AppendAudit(t.Context(), e); id != "" && err == nil {
 					t.Errorf("AppendAudit with actor id %q succeeded", id)
 				}
+				// An empty user ID is a token of nobody.
+				tok := auth.OneTimeToken{Hash: "h" + id, Purpose: auth.PurposeVerifyEmail, UserID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+				if err := s.CreateToken(t.Context(), tok); id != "" && (err == nil || errors.Is(err, auth.ErrConflict)) {
+					t.Errorf("CreateToken with user id %q: %v, want a plain error", id, err)
+				}
+				i := auth.Identity{UserID: id, Provider: "google", Subject: "s" + id, CreatedAt: now}
+				if err := s.CreateIdentity(t.Context(), i); err == nil || errors.Is(err, auth.ErrConflict) {
+					t.Errorf("CreateIdentity with user id %q: %v, want a plain error", id, err)
+				}
 			}
 		})
 	}
@@ -488,4 +504,164 @@ func TestCursorsThatDoNotNameARowAreValidationErrors(t *testing.T) {
 func newUser(now time.Time) auth.User {
 	id := newID()
 	return auth.User{ID: id, Email: id[:8] + "@example.com", Role: auth.RoleEndUser, IsActive: true, CreatedAt: now, UpdatedAt: now}
+}
+
+func TestIdentitiesWithoutAProviderOrASubjectAreRefused(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			u := newUser(time.Now())
+			if err := s.CreateUser(t.Context(), u); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range []auth.Identity{
+				{UserID: u.ID, Provider: "", Subject: "1234", CreatedAt: time.Now()},
+				{UserID: u.ID, Provider: "google", Subject: "", CreatedAt: time.Now()},
+			} {
+				err := s.CreateIdentity(t.Context(), i)
+				if err == nil || errors.Is(err, auth.ErrConflict) {
+					t.Errorf("CreateIdentity(%+v): %v, want a plain error", i, err)
+				}
+			}
+		})
+	}
+}
+
+func TestDeletingAUserDeletesItsIdentitiesAndTokens(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openMigrated(t, d.url(t))
+			ctx := t.Context()
+			now := time.Now()
+			leaver, stayer := newUser(now), newUser(now)
+			for _, err := range []error{
+				s.CreateUser(ctx, leaver),
+				s.CreateUser(ctx, stayer),
+				s.CreateIdentity(ctx, auth.Identity{UserID: leaver.ID, Provider: "google", Subject: "1", CreatedAt: now}),
+				s.CreateIdentity(ctx, auth.Identity{UserID: leaver.ID, Provider: "github", Subject: "2", CreatedAt: now}),
+				s.CreateIdentity(ctx, auth.Identity{UserID: stayer.ID, Provider: "google", Subject: "3", CreatedAt: now}),
+				s.CreateToken(ctx, newToken("leaver's", leaver.ID, now)),
+				s.CreateToken(ctx, newToken("stayer's", stayer.ID, now)),
+				s.CreateToken(ctx, newToken("nobody's", "", now)),
+			} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			deleteUser(t, s, leaver.ID)
+			if ids, err := s.UserIdentities(ctx, leaver.ID); err != nil || len(ids) != 0 {
+				t.Errorf("UserIdentities of the deleted user = %+v, %v; want none", ids, err)
+			}
+			if _, err := s.IdentityBySubject(ctx, "google", "1"); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("IdentityBySubject of the deleted user's identity: %v, want ErrNotFound", err)
+			}
+			if ids, err := s.UserIdentities(ctx, stayer.ID); err != nil || len(ids) != 1 {
+				t.Errorf("UserIdentities of the other user = %+v, %v; want its one identity", ids, err)
+			}
+			checkTokens(t, s, map[string]bool{"leaver's": false, "stayer's": true, "nobody's": true})
+		})
+	}
+}
+
+func TestMigratingFrom0002KeepsTheTokens(t *testing.T) {
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := openStore(t, d.url(t))
+			ctx := t.Context()
+			if err := s.MigrateTo(ctx, "0002_orgs"); err != nil {
+				t.Fatalf("MigrateTo 0002_orgs: %v", err)
+			}
+			now := time.Date(2031, 3, 4, 5, 6, 7, 891234000, time.UTC)
+			u := newUser(now)
+			if err := s.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			// Tokens as 0002 keeps them, with no data column.
+			const insert = "INSERT INTO one_time_tokens (hash, purpose, user_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?)"
+			at := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+			for _, args := range [][]any{
+				{"unused", auth.PurposeVerifyEmail, u.ID, at(now), at(now.Add(time.Hour)), nil},
+				{"used", auth.PurposePasswordReset, u.ID, at(now), at(now.Add(time.Hour)), at(now)},
+			} {
+				if _, err := s.DB().ExecContext(ctx, insert, args...); err != nil {
+					t.Fatalf("insert a token at 0002: %v", err)
+				}
+			}
+
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate from 0002: %v", err)
+			}
+			checkAppliedVersions(t, s)
+
+			got, err := s.ConsumeToken(ctx, auth.PurposeVerifyEmail, "unused", now)
+			want := auth.OneTimeToken{
+				Hash: "unused", Purpose: auth.PurposeVerifyEmail, UserID: u.ID,
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour), UsedAt: now,
+			}
+			if err != nil || got != want {
+				t.Errorf("ConsumeToken of the unused token = %+v, %v; want %+v", got, err, want)
+			}
+			if _, err := s.ConsumeToken(ctx, auth.PurposePasswordReset, "used", now); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("ConsumeToken of the used token: %v, want ErrNotFound", err)
+			}
+			// The rebuilt table keeps its key, its foreign key and its index.
+			if err := s.CreateToken(ctx, newToken("used", u.ID, now)); !errors.Is(err, auth.ErrConflict) {
+				t.Errorf("CreateToken with a kept hash: %v, want ErrConflict", err)
+			}
+			if err := s.CreateToken(ctx, newToken("unknown user's", newID(), now)); !errors.Is(err, auth.ErrConflict) {
+				t.Errorf("CreateToken of an unknown user: %v, want ErrConflict", err)
+			}
+			if err := s.CreateToken(ctx, newToken("nobody's", "", now)); err != nil {
+				t.Errorf("CreateToken of nobody: %v", err)
+			}
+			checkIndex(t, s, "one_time_tokens_user_id_purpose_idx")
+			deleteUser(t, s, u.ID)
+			checkTokens(t, s, map[string]bool{"unused": false, "used": false, "nobody's": true})
+		})
+	}
+}
+
+// newToken returns an unused token of the user (of nobody when userID is
+// empty) with this hash, created at now and expiring an hour later.
+func newToken(hash, userID string, now time.Time) auth.OneTimeToken {
+	return auth.OneTimeToken{Hash: hash, Purpose: auth.PurposeVerifyEmail, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+}
+
+// deleteUser deletes the user with raw SQL: the Store deletes no user.
+func deleteUser(t *testing.T, s *storage.Store, id string) {
+	t.Helper()
+	if _, err := s.DB().ExecContext(t.Context(), "DELETE FROM users WHERE id = ?", id); err != nil {
+		t.Fatalf("delete the user: %v", err)
+	}
+}
+
+// checkTokens checks, for each hash, whether a token with it is stored.
+func checkTokens(t *testing.T, s *storage.Store, want map[string]bool) {
+	t.Helper()
+	for hash, kept := range want {
+		n, err := s.DB().NewSelect().Table("one_time_tokens").Where("hash = ?", hash).Count(t.Context())
+		if err != nil {
+			t.Fatalf("count tokens: %v", err)
+		}
+		if got := n == 1; got != kept {
+			t.Errorf("token %q stored: %t, want %t", hash, got, kept)
+		}
+	}
+}
+
+// checkIndex fails the test unless the index exists.
+func checkIndex(t *testing.T, s *storage.Store, name string) {
+	t.Helper()
+	query := "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+	if s.Dialect() == storage.DialectPostgres {
+		query = "SELECT count(*) FROM pg_indexes WHERE indexname = ?"
+	}
+	var n int
+	if err := s.DB().QueryRowContext(t.Context(), query, name).Scan(&n); err != nil {
+		t.Fatalf("look up index %s: %v", name, err)
+	}
+	if n != 1 {
+		t.Errorf("index %s: found %d, want 1", name, n)
+	}
 }

@@ -7,13 +7,16 @@ import (
 	"github.com/authd/auth"
 )
 
-// CreateToken inserts t. It returns auth.ErrConflict when the hash is taken
-// or the user does not exist, and an error when t.UserID is not a lower-case
-// UUID.
+// CreateToken inserts t; an empty t.UserID (a token that belongs to nobody
+// yet) is stored as NULL. It returns auth.ErrConflict when the hash is
+// taken or the user does not exist, and an error when a non-empty t.UserID
+// is not a lower-case UUID.
 func (s *Store) CreateToken(ctx context.Context, t auth.OneTimeToken) error {
 	const op = "create one-time token"
-	if err := checkID("user id", t.UserID); err != nil {
-		return dbError(op, err)
+	if t.UserID != "" {
+		if err := checkID("user id", t.UserID); err != nil {
+			return dbError(op, err)
+		}
 	}
 	row := newTokenRow(t)
 	_, err := s.idb.NewInsert().Model(&row).Exec(ctx)
@@ -21,7 +24,8 @@ func (s *Store) CreateToken(ctx context.Context, t auth.OneTimeToken) error {
 }
 
 // ConsumeToken marks the token with this purpose and hash used at now and
-// returns it, in one conditional UPDATE … RETURNING. It returns
+// returns it, with its Data and its UserID (empty when it belongs to
+// nobody), in one conditional UPDATE … RETURNING. It returns
 // auth.ErrNotFound when there is no such token, or it is used, or it expired
 // at or before now, so of concurrent callers exactly one succeeds.
 func (s *Store) ConsumeToken(ctx context.Context, purpose auth.TokenPurpose, hash string, now time.Time) (auth.OneTimeToken, error) {

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	t.Run("paged lists", func(t *testing.T) { testPaging(t, newStore) })
 	t.Run("role permissions", func(t *testing.T) { testPermissions(t, newStore) })
 	t.Run("stats", func(t *testing.T) { testStats(t, newStore) })
+	t.Run("identities", func(t *testing.T) { testIdentities(t, newStore) })
 }
 
 // base is the time the tests happen at. It has nanoseconds, which the store

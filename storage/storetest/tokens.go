@@ -25,6 +25,42 @@ func testTokens(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		checkErr(t, "ConsumeToken a second time", err, auth.ErrNotFound)
 	})
 
+	t.Run("a token's data and user read back when it is consumed", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		u := createUser(t, s)
+		tests := []struct {
+			name string
+			tok  auth.OneTimeToken
+		}{
+			{"a user's token with data", withData(newToken(u.ID, auth.PurposeSSOCode), "google|ünïcode 🔑|"+u.ID)},
+			{"a user's token without data", newToken(u.ID, auth.PurposePasswordReset)},
+			{"a token of nobody with data", withData(newToken("", auth.PurposeSSOState), `{"provider":"github","verifier":"x"}`)},
+			{"a token of nobody without data", newToken("", auth.PurposeSSOState)},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				createToken(t, s, tt.tok)
+				got, err := s.ConsumeToken(t.Context(), tt.tok.Purpose, tt.tok.Hash, base)
+				checkErr(t, "ConsumeToken", err, nil)
+				want := tt.tok
+				want.UsedAt = base
+				checkEqual(t, "consumed token", got, storedToken(want))
+			})
+		}
+	})
+
+	t.Run("a token of nobody is consumed once", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		tok := withData(newToken("", auth.PurposeSSOState), "return_to=/settings")
+		createToken(t, s, tok)
+		_, err := s.ConsumeToken(t.Context(), tok.Purpose, tok.Hash, base)
+		checkErr(t, "ConsumeToken", err, nil)
+		_, err = s.ConsumeToken(t.Context(), tok.Purpose, tok.Hash, base.Add(time.Second))
+		checkErr(t, "ConsumeToken a second time", err, auth.ErrNotFound)
+	})
+
 	t.Run("consuming a token follows its conditions", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
@@ -151,13 +187,23 @@ func testTokens(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		t.Parallel()
 		s := newStore(t)
 		u := createUser(t, s)
-		tok := newToken(u.ID, auth.PurposePasswordReset)
-		createToken(t, s, tok)
-		errs := race(concurrency, func(int) error {
-			_, err := s.ConsumeToken(t.Context(), tok.Purpose, tok.Hash, base)
-			return err
-		})
-		checkWinners(t, errs, 1)
+		tests := []struct {
+			name string
+			tok  auth.OneTimeToken
+		}{
+			{"a user's token", newToken(u.ID, auth.PurposePasswordReset)},
+			{"a token of nobody", withData(newToken("", auth.PurposeSSOState), "state")},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				createToken(t, s, tt.tok)
+				errs := race(concurrency, func(int) error {
+					_, err := s.ConsumeToken(t.Context(), tt.tok.Purpose, tt.tok.Hash, base)
+					return err
+				})
+				checkWinners(t, errs, 1)
+			})
+		}
 	})
 
 	t.Run("deleting a user's tokens deletes only the unused ones of that purpose", func(t *testing.T) {
@@ -172,18 +218,20 @@ func testTokens(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		used.UsedAt = base.Add(-time.Minute)
 		reset := newToken(u.ID, auth.PurposePasswordReset)
 		othersToken := newToken(other.ID, auth.PurposeVerifyEmail)
-		for _, tok := range []auth.OneTimeToken{unused, expired, used, reset, othersToken} {
+		nobodys := newToken("", auth.PurposeVerifyEmail)
+		for _, tok := range []auth.OneTimeToken{unused, expired, used, reset, othersToken, nobodys} {
 			createToken(t, s, tok)
 		}
 
 		checkErr(t, "DeleteUserTokens", s.DeleteUserTokens(t.Context(), u.ID, auth.PurposeVerifyEmail), nil)
+		checkErr(t, "DeleteUserTokens of nobody", s.DeleteUserTokens(t.Context(), "", auth.PurposeVerifyEmail), nil)
 
 		// A deleted token's hash can be stored again; a kept one's cannot.
 		for _, tok := range []auth.OneTimeToken{unused, expired} {
 			checkErr(t, "CreateToken with a deleted token's hash", s.CreateToken(t.Context(), tok), nil)
 		}
 		checkErr(t, "CreateToken with the used token's hash", s.CreateToken(t.Context(), used), auth.ErrConflict)
-		for _, tok := range []auth.OneTimeToken{reset, othersToken} {
+		for _, tok := range []auth.OneTimeToken{reset, othersToken, nobodys} {
 			_, err := s.ConsumeToken(t.Context(), tok.Purpose, tok.Hash, base)
 			checkErr(t, "ConsumeToken of a token that was not to be deleted", err, nil)
 		}
@@ -198,8 +246,9 @@ func testTokens(t *testing.T, newStore func(t *testing.T) auth.Store) {
 	})
 }
 
-// newToken returns an unused token of the user, created a minute before
-// base and expiring an hour after it.
+// newToken returns an unused token of the user (of nobody when userID is
+// empty), without data, created a minute before base and expiring an hour
+// after it.
 func newToken(userID string, purpose auth.TokenPurpose) auth.OneTimeToken {
 	return auth.OneTimeToken{
 		Hash:      newHash(),
@@ -216,4 +265,10 @@ func createToken(t *testing.T, s auth.Store, tok auth.OneTimeToken) {
 	if err := s.CreateToken(t.Context(), tok); err != nil {
 		t.Fatalf("CreateToken: %v", err)
 	}
+}
+
+// withData returns tok with data.
+func withData(tok auth.OneTimeToken, data string) auth.OneTimeToken {
+	tok.Data = data
+	return tok
 }
