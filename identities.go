@@ -21,7 +21,9 @@ type ExternalIdentity struct {
 // ResolveIdentity finds or makes the account of an external identity, one
 // user per email: an identity linked already signs its user in; otherwise
 // a provider-verified email that matches a user links to that user
-// (sso.linked); otherwise a new user is created (verified email, no
+// (sso.linked) — when that user had never verified the email, its password,
+// sessions and pending links are dropped, since whoever registered it may
+// not own it; otherwise a new user is created (verified email, no
 // password). It returns the user and whether it was created. An email the
 // provider does not vouch for never links or creates: ErrEmailNotVerified.
 // A disabled user is ErrAccountDisabled. Nothing is written when it fails.
@@ -75,9 +77,22 @@ func (a *Authenticator) ResolveIdentity(ctx context.Context, c Client, id Extern
 			return err
 		}
 		if !u.EmailVerified {
-			// The provider proved the email: the account is verified now.
-			u.EmailVerified, u.UpdatedAt = true, now
+			// Nobody had proved this email; the provider just did. Whoever
+			// registered it may not own it (a pre-registered account), so
+			// their password, sessions and pending verification links go:
+			// the owner signs in through the provider and may set a
+			// password later.
+			u.EmailVerified, u.PasswordHash, u.UpdatedAt = true, "", now
 			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			if _, err := tx.RevokeUserSessions(ctx, u.ID, "", now); err != nil {
+				return err
+			}
+			if err := tx.DeleteUserTokens(ctx, u.ID, PurposeVerifyEmail); err != nil {
+				return err
+			}
+			if err := tx.DeleteUserTokens(ctx, u.ID, PurposePasswordReset); err != nil {
 				return err
 			}
 		}

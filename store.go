@@ -73,8 +73,10 @@ type Identity struct {
 // OneTimeToken is a single-use secret: a link mailed to a user, or a step
 // of the single sign-on flow. Only Hash (SHA-256, hex) of the secret is
 // stored. UserID may be empty (an SSO state belongs to nobody yet); Data is
-// a short opaque string the flow keeps with the token (never a secret of
-// the user's). A zero UsedAt means it was not used.
+// a short opaque string the flow keeps with the token: never a password or
+// a token of the user's (the SSO state keeps its PKCE verifier there, which
+// is useless without the provider's one-time code). A zero UsedAt means it
+// was not used.
 type OneTimeToken struct {
 	Hash      string
 	Purpose   TokenPurpose

@@ -66,7 +66,8 @@ var problems = []struct {
 
 	{auth.ErrNotFound, problem{http.StatusNotFound, "not_found", "Not found",
 		"The resource does not exist."}},
-	// 404 unknown_provider comes with single sign-on.
+	{auth.ErrUnknownProvider, problem{http.StatusNotFound, "unknown_provider", "Unknown provider",
+		"This sign-in provider is unknown or not configured."}},
 
 	{errMethodNotAllowed, problem{http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
 		"This path does not support this method."}},
@@ -79,7 +80,8 @@ var problems = []struct {
 		"This user is already a member of the organisation."}},
 	{auth.ErrOwnerCannotLeave, problem{http.StatusConflict, "owner_cannot_leave", "Owner cannot leave",
 		"The owner cannot leave the organisation; transfer the ownership first."}},
-	// 409 last_login_method comes with its sentinel, before ErrConflict.
+	{auth.ErrLastLoginMethod, problem{http.StatusConflict, "last_login_method", "Last login method",
+		"This is the only way left to sign in; set a password or link another provider first."}},
 	{auth.ErrConflict, problem{http.StatusConflict, "conflict", "Conflict",
 		"The request conflicts with the current state."}},
 

@@ -24,6 +24,9 @@ type Config struct {
 	// Admin serves the Internal (global-role) endpoints (/internal/…).
 	// Nil leaves them out: their paths answer 404.
 	Admin *auth.Admin
+	// SSO serves the single sign-on endpoints (/auth/sso/…); package sso's
+	// Service is one. Nil leaves them out: their paths answer 404.
+	SSO SSO
 	// Logger receives one line per request and every unexpected error
 	// (never a body, a token or a header); nil discards.
 	Logger *slog.Logger
@@ -41,6 +44,7 @@ type server struct {
 	auth    *auth.Authenticator
 	orgs    *auth.OrgService // nil: no organisation routes
 	admin   *auth.Admin      // nil: no internal routes
+	sso     SSO              // nil: no single sign-on routes
 	log     *slog.Logger
 	trusted []netip.Prefix
 }
@@ -68,7 +72,7 @@ func New(cfg Config) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin, log: log, trusted: slices.Clone(cfg.TrustedProxies)}
+	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin, sso: cfg.SSO, log: log, trusted: slices.Clone(cfg.TrustedProxies)}
 
 	var h http.Handler = s.mux()
 	h = recoverPanics(log)(h)
@@ -111,7 +115,17 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/auth/password/set/", s.authenticated(s.setPassword)},
 		{http.MethodPost, "/auth/password/forgot/", s.forgotPassword},
 		{http.MethodPost, "/auth/password/reset/", s.resetPassword},
-		// Identities and single sign-on come later.
+		{http.MethodGet, "/auth/identities/", s.authenticated(s.identities)},
+		{http.MethodDelete, "/auth/identities/{provider}/", s.authenticated(s.unlinkIdentity)},
+	}
+	if s.sso != nil {
+		// "callback" and "exchange" are literal segments, preferred by
+		// ServeMux to {provider}; no provider has those names.
+		table = append(table, []route{
+			{http.MethodPost, "/auth/sso/{provider}/", s.startSSO},
+			{http.MethodGet, "/auth/sso/callback/", s.ssoCallback},
+			{http.MethodPost, "/auth/sso/exchange/", s.ssoExchange},
+		}...)
 	}
 	if s.orgs != nil {
 		// "create" and "invites" are reserved slugs, so /orgs/create/ and

@@ -45,7 +45,7 @@ func (s *server) adminUser(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	return writeJSON(w, http.StatusOK, userDetailResponse{User: newUserJSON(d.User),
-		Orgs: mapJSON(d.Orgs, newMembershipJSON), Identities: []struct{}{}})
+		Orgs: mapJSON(d.Orgs, newMembershipJSON), Identities: mapJSON(d.Identities, newIdentityJSON)})
 }
 
 // adminUpdateUser is PATCH /internal/users/{id}/: 200 {"user"}. Each of

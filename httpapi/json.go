@@ -333,8 +333,7 @@ type statsJSON struct {
 type userDetailResponse struct {
 	User userJSON  `json:"user"`
 	Orgs []orgJSON `json:"orgs"`
-	// Identities is always [] until single sign-on lands.
-	Identities []struct{} `json:"identities"`
+	Identities []identityJSON `json:"identities"`
 }
 
 // adminOrgResponse is one organisation seen by staff, with its members.

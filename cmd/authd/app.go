@@ -11,6 +11,7 @@ import (
 
 	"github.com/authd/auth"
 	"github.com/authd/auth/mailer"
+	"github.com/authd/auth/sso"
 	"github.com/authd/auth/storage"
 	"github.com/authd/auth/storage/redisstore"
 )
@@ -72,13 +73,21 @@ func (a *app) authenticator() (*auth.Authenticator, error) {
 	return auth.NewAuthenticator(a.store, m, a.authConfig())
 }
 
-// services builds the Authenticator, the Guard, the OrgService and the
-// Admin on the app's store. The Guard listens for permission changes
-// until ctx ends.
-func (a *app) services(ctx context.Context) (*auth.Authenticator, *auth.OrgService, *auth.Admin, error) {
+// services is what serve exposes over HTTP.
+type services struct {
+	auth  *auth.Authenticator
+	orgs  *auth.OrgService
+	admin *auth.Admin
+	sso   *sso.Service
+}
+
+// services builds the Authenticator, the Guard, the OrgService, the Admin
+// and the single sign-on Service on the app's store. The Guard listens for
+// permission changes until ctx ends.
+func (a *app) services(ctx context.Context) (services, error) {
 	authn, err := a.authenticator()
 	if err != nil {
-		return nil, nil, nil, err
+		return services{}, err
 	}
 	var b auth.Broadcaster = auth.NewLocalBroadcaster()
 	if a.redis != nil {
@@ -86,23 +95,52 @@ func (a *app) services(ctx context.Context) (*auth.Authenticator, *auth.OrgServi
 	}
 	guard, err := auth.NewGuard(ctx, a.store, auth.GuardConfig{Broadcaster: b, Logger: a.log})
 	if err != nil {
-		return nil, nil, nil, err
+		return services{}, err
 	}
 	context.AfterFunc(ctx, guard.Close)
 	m, err := a.mailer()
 	if err != nil {
-		return nil, nil, nil, err
+		return services{}, err
 	}
 	cfg := a.authConfig()
 	orgs, err := auth.NewOrgService(a.store, m, guard, cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return services{}, err
 	}
 	admin, err := auth.NewAdmin(a.store, guard, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return services{}, err
 	}
-	return authn, orgs, admin, nil
+	providers, err := a.providers()
+	if err != nil {
+		return services{}, err
+	}
+	signOn, err := sso.NewService(authn, a.store, providers, sso.Config{SecretKey: a.settings.SecretKey,
+		FrontendURL: cfg.FrontendURL, Limiter: cfg.Limiter, Limit: cfg.Limits.SSOStartIP,
+		RateLimitDisabled: cfg.RateLimitDisabled, Logger: a.log})
+	if err != nil {
+		return services{}, err
+	}
+	return services{auth: authn, orgs: orgs, admin: admin, sso: signOn}, nil
+}
+
+// providers returns the single sign-on providers that have a client id.
+func (a *app) providers() (map[string]sso.Provider, error) {
+	out := map[string]sso.Provider{}
+	for name, p := range map[string]struct {
+		cfg  sso.ProviderConfig
+		make func(sso.ProviderConfig) (sso.Provider, error)
+	}{"google": {a.settings.Google, sso.Google}, "github": {a.settings.GitHub, sso.GitHub}} {
+		if p.cfg.ClientID == "" {
+			continue
+		}
+		provider, err := p.make(p.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s sign-in: %w", name, err)
+		}
+		out[name] = provider
+	}
+	return out, nil
 }
 
 // authConfig is the library configuration with the app's logger and, with

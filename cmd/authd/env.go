@@ -16,6 +16,7 @@ import (
 
 	"github.com/authd/auth"
 	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/sso"
 )
 
 // dataDir holds the embedded defaults: the SQLite file, generated secrets
@@ -34,6 +35,9 @@ type settings struct {
 	LogLevel       slog.Level
 	LogJSON        bool
 	Auth           auth.Config
+	// Google and GitHub configure single sign-on; a provider without a
+	// client id is not configured.
+	Google, GitHub sso.ProviderConfig
 }
 
 type smtpSettings struct {
@@ -138,6 +142,13 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			Refresh:          limit("RATE_LIMIT_REFRESH"),
 		},
 	}
+	callback := strings.TrimRight(s.Auth.Issuer, "/") + "/api/v1/auth/sso/callback/"
+	s.Google = sso.ProviderConfig{ClientID: getenv("GOOGLE_CLIENT_ID"), ClientSecret: getenv("GOOGLE_CLIENT_SECRET"),
+		RedirectURL: callback, AuthURL: getenv("GOOGLE_AUTH_URL"), TokenURL: getenv("GOOGLE_TOKEN_URL"),
+		UserInfoURL: getenv("GOOGLE_USERINFO_URL")}
+	s.GitHub = sso.ProviderConfig{ClientID: getenv("GITHUB_CLIENT_ID"), ClientSecret: getenv("GITHUB_CLIENT_SECRET"),
+		RedirectURL: callback, AuthURL: getenv("GITHUB_AUTH_URL"), TokenURL: getenv("GITHUB_TOKEN_URL"),
+		APIURL: getenv("GITHUB_API_URL")}
 	return s, errors.Join(errs...)
 }
 

@@ -35,8 +35,11 @@ func freeAddr(t *testing.T) string {
 // its base URL once /healthz answers.
 func startServe(t *testing.T, vars map[string]string) string {
 	t.Helper()
-	addr := freeAddr(t)
-	vars["ADDR"] = addr
+	addr := vars["ADDR"]
+	if addr == "" {
+		addr = freeAddr(t)
+		vars["ADDR"] = addr
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var logs bytes.Buffer

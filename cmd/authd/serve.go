@@ -26,12 +26,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if _, err := a.prepare(ctx); err != nil {
 		return err
 	}
-	authn, orgs, admin, err := a.services(ctx)
+	svc, err := a.services(ctx)
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{Auth: authn, Orgs: orgs, Admin: admin, Logger: a.log,
-		TrustedProxies: a.settings.TrustedProxies})
+	api, err := httpapi.New(httpapi.Config{Auth: svc.auth, Orgs: svc.orgs, Admin: svc.admin, SSO: svc.sso,
+		Logger: a.log, TrustedProxies: a.settings.TrustedProxies})
 	if err != nil {
 		return err
 	}
