@@ -64,13 +64,15 @@ func (a *Admin) Users(ctx context.Context, actor Principal, f UserFilter, p Page
 	return a.store.Users(ctx, f, p)
 }
 
-// UserDetail is one user with the organisations it belongs to.
+// UserDetail is one user with the organisations it belongs to and its
+// linked external identities.
 type UserDetail struct {
-	User User
-	Orgs []OrgMembership
+	User       User
+	Orgs       []OrgMembership
+	Identities []Identity
 }
 
-// User returns one user and its first 200 organisations
+// User returns one user, its first 200 organisations and its identities
 // (internal.users.read), or ErrNotFound.
 func (a *Admin) User(ctx context.Context, actor Principal, id string) (UserDetail, error) {
 	if _, err := a.require(ctx, a.store, actor, PermUsersRead); err != nil {
@@ -84,7 +86,11 @@ func (a *Admin) User(ctx context.Context, actor Principal, id string) (UserDetai
 	if err != nil {
 		return UserDetail{}, err
 	}
-	return UserDetail{User: u, Orgs: orgs}, nil
+	ids, err := a.store.UserIdentities(ctx, id)
+	if err != nil {
+		return UserDetail{}, err
+	}
+	return UserDetail{User: u, Orgs: orgs, Identities: ids}, nil
 }
 
 // UserUpdate is a change to a user by an administrator; nil fields stay.

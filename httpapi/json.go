@@ -331,8 +331,8 @@ type statsJSON struct {
 // belongs to, each with its role there, and its linked external
 // identities.
 type userDetailResponse struct {
-	User userJSON  `json:"user"`
-	Orgs []orgJSON `json:"orgs"`
+	User       userJSON       `json:"user"`
+	Orgs       []orgJSON      `json:"orgs"`
 	Identities []identityJSON `json:"identities"`
 }
 
