@@ -189,12 +189,19 @@ func TestEveryContractCodeIsReachable(t *testing.T) {
 			return s.accept(t, walker, token)
 		}},
 		{404, "not_found", overHTTP("DELETE", "/api/v1/auth/sessions/0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11/", nil, walker.auth())},
-		{404, "unknown_provider", nil},
+		{404, "unknown_provider", overHTTP("POST", "/api/v1/auth/sso/myspace/", map[string]string{})},
 		{409, "slug_taken", overHTTP("POST", "/api/v1/orgs/create/", map[string]string{"name": "Walk", "slug": "walk-org"}, walker.auth())},
 		{409, "already_member", overHTTP("POST", "/api/v1/orgs/walk-org/invites/", map[string]string{"email": "walk@example.com", "role": "MEMBER"}, walker.auth())},
 		{409, "password_already_set", overHTTP("POST", "/api/v1/auth/password/set/", map[string]string{"new_password": newPassword}, walker.auth())},
 		{409, "owner_cannot_leave", overHTTP("POST", "/api/v1/orgs/walk-org/leave/", nil, walker.auth())},
-		{409, "last_login_method", nil},
+		{409, "last_login_method", func(t *testing.T) response {
+			loc := s.ssoSignIn(t, "google")
+			got := decode[struct {
+				Access string `json:"access"`
+			}](t, s.do(t, "POST", "/api/v1/auth/sso/exchange/", map[string]string{"code": loc.Query().Get("code"),
+				"state": loc.Query().Get("state")}), http.StatusOK)
+			return s.do(t, "DELETE", "/api/v1/auth/identities/google/", nil, bearer(got.Access))
+		}},
 		{409, "conflict", func(t *testing.T) response {
 			admin := s.newActor(t, "walk-admin@example.com", auth.RoleSystemAdmin)
 			return s.setPermissions(t, admin, "user", "SYSTEM_ADMIN")

@@ -29,6 +29,8 @@ import (
 	"github.com/authd/auth/httpapi"
 	"github.com/authd/auth/internal/testenv"
 	"github.com/authd/auth/mailer"
+	"github.com/authd/auth/sso"
+	"github.com/authd/auth/sso/ssotest"
 	"github.com/authd/auth/storage"
 )
 
@@ -89,6 +91,7 @@ type stack struct {
 	auth    *auth.Authenticator
 	orgs    *auth.OrgService
 	admin   *auth.Admin
+	fake    *ssotest.Server // the identity provider of both SSO providers
 	clock   *testClock
 	mailDir string
 	logs    *syncBuffer
@@ -194,15 +197,33 @@ func newStackOn(t *testing.T, db database, opts ...stackOption) *stack {
 	if err != nil {
 		t.Fatalf("admin: %v", err)
 	}
-	hcfg.Auth, hcfg.Orgs, hcfg.Admin = a, orgs, admin
-	h, err := httpapi.New(hcfg)
+	// The server's URL is the SSO redirect's base, so it starts first and
+	// gets its handler once the providers know that URL.
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	fake := ssotest.NewServer(t)
+	callback := srv.URL + "/api/v1/auth/sso/callback/"
+	google, err := sso.Google(fake.GoogleConfig(callback))
 	if err != nil {
+		t.Fatal(err)
+	}
+	github, err := sso.GitHub(fake.GitHubConfig(callback))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signOn, err := sso.NewService(a, st, map[string]sso.Provider{"google": google, "github": github}, sso.Config{
+		SecretKey: []byte("an SSO state key of at least 32 bytes"), FrontendURL: acfg.FrontendURL,
+		Limiter: acfg.Limiter, Limit: acfg.Limits.SSOStartIP, RateLimitDisabled: acfg.RateLimitDisabled, Now: clock.Now})
+	if err != nil {
+		t.Fatalf("sso service: %v", err)
+	}
+	hcfg.Auth, hcfg.Orgs, hcfg.Admin, hcfg.SSO = a, orgs, admin, signOn
+	if h, err = httpapi.New(hcfg); err != nil {
 		t.Fatalf("httpapi.New: %v", err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &stack{srv: srv, store: st, auth: a, orgs: orgs, admin: admin, clock: clock, mailDir: mailDir, logs: logs,
-		seenMail: map[string]bool{}}
+	return &stack{srv: srv, store: st, auth: a, orgs: orgs, admin: admin, fake: fake, clock: clock, mailDir: mailDir,
+		logs: logs, seenMail: map[string]bool{}}
 }
 
 // response is what a request got back.
