@@ -79,6 +79,11 @@ type RegisterInput struct {
 	Name     string
 }
 
+// HashQueueDepth returns how many password hashes are running or waiting
+// right now, for metrics. Past Config.HashConcurrency + Config.HashQueue,
+// hashing fails with ErrOverloaded.
+func (a *Authenticator) HashQueueDepth() int { return a.hasher.depth() }
+
 // now returns the current time in UTC, truncated to microseconds (what
 // every store keeps).
 func (a *Authenticator) now() time.Time { return a.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -59,6 +59,9 @@ func (h *hasher) do(ctx context.Context, fn func()) error {
 	return nil
 }
 
+// depth returns how many hashes are running or waiting.
+func (h *hasher) depth() int { return len(h.admitted) }
+
 // hash returns the Argon2id PHC string of the normalised password.
 func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 	var out string
