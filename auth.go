@@ -34,13 +34,17 @@ type Authenticator struct {
 }
 
 // NewAuthenticator returns an Authenticator over store and mailer, or an
-// error when cfg is invalid (a JWTSecret under 32 bytes, a
-// PasswordMinLength under 8).
+// error when cfg is invalid (a JWTSecret under 32 bytes without
+// SigningKeys, invalid SigningKeys, a PasswordMinLength under 8).
 func NewAuthenticator(store Store, mailer Mailer, cfg Config) (*Authenticator, error) {
 	if store == nil || mailer == nil {
 		return nil, errors.New("auth: NewAuthenticator needs a store and a mailer")
 	}
 	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := newSigner(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +62,7 @@ func NewAuthenticator(store Store, mailer Mailer, cfg Config) (*Authenticator, e
 		cfg:     cfg,
 		limiter: lim,
 		hasher:  h,
-		tokens:  newSigner(cfg.JWTSecret, cfg.Issuer, cfg.Audience, cfg.Now),
+		tokens:  tokens,
 		log:     cfg.Logger,
 	}, nil
 }

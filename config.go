@@ -18,8 +18,17 @@ type Config struct {
 	// Audience is the aud claim (JWT_AUDIENCE). Default "authd".
 	Audience string
 	// JWTSecret keys HS256 access and refresh tokens. Required, at least 32
-	// bytes.
+	// bytes, unless SigningKeys is set; then it is not used.
 	JWTSecret []byte
+	// SigningKeys, when set, sign access and refresh tokens with EdDSA or
+	// RS256 instead of HS256, and their public halves are published as a
+	// JWK Set ([Authenticator.JWKS]) for other services to verify access
+	// tokens with. Exactly one key signs; the VerifyOnly ones are accepted
+	// for the tokens they signed, so a rotation adds a new signing key and
+	// keeps the previous one VerifyOnly until its tokens have expired (the
+	// refresh tokens too: REFRESH_TOKEN_TTL). Every key has the signing
+	// key's algorithm: only that one is accepted. Default none (HS256).
+	SigningKeys []SigningKey
 	// FrontendURL is the base of links in mail. Default
 	// "http://localhost:3000".
 	FrontendURL string
@@ -136,8 +145,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 
 	switch {
-	case len(c.JWTSecret) < 32:
-		return c, errors.New("auth: Config.JWTSecret must be at least 32 bytes")
 	case c.PasswordMinLength < 8 || c.PasswordMinLength > maxPasswordLength:
 		return c, fmt.Errorf("auth: Config.PasswordMinLength %d is outside 8..%d", c.PasswordMinLength, maxPasswordLength)
 	case c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.SessionMaxAge < 0 || c.RefreshReuseGrace < 0:

@@ -38,7 +38,6 @@ func NewOrgService(store Store, mailer Mailer, guard *Guard, cfg Config) (*OrgSe
 	if store == nil || mailer == nil || guard == nil {
 		return nil, errors.New("auth: NewOrgService needs a store, a mailer and a guard")
 	}
-	cfg.JWTSecret = []byte("unused by OrgService, present to pass validation")
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -41,50 +42,138 @@ func (c claims) GetIssuer() (string, error)                   { return c.Issuer,
 func (c claims) GetSubject() (string, error)                  { return c.Subject, nil }
 func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Audience}, nil }
 
-// signer issues and verifies JWTs with one algorithm (HS256) and one key.
-// Only that algorithm is accepted and iss, aud, exp and typ are required,
-// so "none" and key confusion are impossible.
+// signer issues and verifies JWTs with one algorithm: HS256 with one
+// secret, or EdDSA or RS256 with one signing key and any number of
+// verify-only keys, picked by the kid header. Only that algorithm is
+// accepted; an asymmetric token needs a kid naming a configured key of
+// that algorithm (jku, jwk, x5u and every other header are ignored, never
+// fetched); iss, aud, exp and typ are required. So "none", key confusion
+// and attacker-supplied keys are impossible.
 type signer struct {
-	key      []byte
+	method   jwt.SigningMethod
+	signKey  any    // []byte for HS256, crypto.Signer otherwise
+	kid      string // of signKey; "" for HS256
+	keys     map[string]verifyKey
+	keyfunc  jwt.Keyfunc
+	jwks     []byte // nil for HS256
 	issuer   string
 	audience string
 	parser   *jwt.Parser
 }
 
-func newSigner(key []byte, issuer, audience string, now func() time.Time) *signer {
-	return &signer{
-		key:      key,
-		issuer:   issuer,
-		audience: audience,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(audience),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(5*time.Second),
-			jwt.WithTimeFunc(now),
-		),
+// newSigner returns the signer of cfg: HS256 with cfg.JWTSecret when
+// cfg.SigningKeys is empty, else the algorithm of the one signing key. It
+// returns an error when the keys are invalid, when not exactly one of them
+// signs, when they do not all have the same algorithm or when two share a
+// kid.
+func newSigner(cfg Config) (*signer, error) {
+	s := &signer{issuer: cfg.Issuer, audience: cfg.Audience}
+	if len(cfg.SigningKeys) == 0 {
+		if len(cfg.JWTSecret) < 32 {
+			return nil, errors.New("auth: Config.JWTSecret must be at least 32 bytes (or set Config.SigningKeys)")
+		}
+		secret := append([]byte(nil), cfg.JWTSecret...)
+		s.method, s.signKey = jwt.SigningMethodHS256, secret
+		s.keyfunc = func(*jwt.Token) (any, error) { return secret, nil }
+	} else {
+		s.keys = make(map[string]verifyKey, len(cfg.SigningKeys))
+		var published []verifyKey
+		for i, k := range cfg.SigningKeys {
+			vk, err := k.resolve()
+			if err != nil {
+				return nil, fmt.Errorf("auth: Config.SigningKeys[%d]: %w", i, err)
+			}
+			if _, dup := s.keys[vk.kid]; dup {
+				return nil, fmt.Errorf("auth: Config.SigningKeys[%d]: kid %q is used twice", i, vk.kid)
+			}
+			s.keys[vk.kid] = vk
+			if k.VerifyOnly {
+				published = append(published, vk)
+				continue
+			}
+			switch {
+			case vk.private == nil:
+				return nil, fmt.Errorf("auth: Config.SigningKeys[%d]: a signing key needs its private key", i)
+			case s.signKey != nil:
+				return nil, errors.New("auth: Config.SigningKeys: more than one key signs; mark the others VerifyOnly")
+			}
+			s.method, s.signKey, s.kid = jwt.GetSigningMethod(vk.alg), vk.private, vk.kid
+			published = append([]verifyKey{vk}, published...)
+		}
+		if s.signKey == nil {
+			return nil, errors.New("auth: Config.SigningKeys: no key signs; exactly one must not be VerifyOnly")
+		}
+		for _, vk := range published {
+			if vk.alg != s.method.Alg() {
+				return nil, fmt.Errorf("auth: Config.SigningKeys: key %q is %s but the signing key is %s; only one algorithm is accepted",
+					vk.kid, vk.alg, s.method.Alg())
+			}
+		}
+		s.keyfunc = s.publicKey
+		s.jwks = jwkSet(published)
 	}
+	s.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{s.method.Alg()}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(5*time.Second),
+		jwt.WithTimeFunc(cfg.Now),
+	)
+	return s, nil
+}
+
+// publicKey is the keyfunc of asymmetric tokens: the public key named by
+// the token's kid, when that key's algorithm is the token's.
+func (s *signer) publicKey(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	k, ok := s.keys[kid]
+	switch {
+	case kid == "":
+		return nil, errors.New("token has no kid")
+	case !ok:
+		return nil, errors.New("token has an unknown kid")
+	case t.Method.Alg() != k.alg:
+		return nil, errors.New("token's alg does not fit its key")
+	}
+	return k.public, nil
 }
 
 // sign returns the signed JWT of c with the issuer and audience filled in.
 func (s *signer) sign(c claims) (string, error) {
 	c.Issuer, c.Audience = s.issuer, s.audience
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+	t := jwt.NewWithClaims(s.method, c)
+	if s.kid != "" {
+		t.Header["kid"] = s.kid
+	}
+	return t.SignedString(s.signKey)
 }
 
 // parse verifies token and returns its claims when its typ is want and the
 // subject, session and id claims are present.
 func (s *signer) parse(token, want string) (claims, error) {
 	var c claims
-	if _, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil }); err != nil {
+	if _, err := s.parser.ParseWithClaims(token, &c, s.keyfunc); err != nil {
 		return claims{}, fmt.Errorf("parse token: %w", err)
 	}
 	if c.Type != want || c.Subject == "" || c.SessionID == "" || c.ID == "" {
 		return claims{}, errors.New("parse token: wrong typ or missing claims")
 	}
 	return c, nil
+}
+
+// JWKS returns the JWK Set (RFC 7517) of the public keys of
+// Config.SigningKeys, signing key first, as JSON: {"keys": [...]}, each
+// key with "kty", "kid", "alg", "use": "sig" and "crv" and "x" (Ed25519) or
+// "n" and "e" (RSA). Other services verify access tokens with it (see
+// package verify). With HS256 there is nothing to publish and it returns
+// false. The returned slice is the caller's. It is safe for concurrent use.
+func (a *Authenticator) JWKS() ([]byte, bool) {
+	if a.tokens.jwks == nil {
+		return nil, false
+	}
+	return slices.Clone(a.tokens.jwks), true
 }
 
 // randomToken returns 32 random bytes, base64url-encoded: the secret of a
