@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	auth "github.com/authd/auth"
@@ -75,14 +76,15 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := newTokensJSON(t)
+	out := s.deliver(w, t, "")
 	user := newUserJSON(u)
 	out.User = &user
 	return writeJSON(w, http.StatusOK, out)
 }
 
 // refresh is POST /auth/token/refresh/: 200 tokens, the refresh token
-// rotated.
+// rotated. With cookie delivery, an empty body presents the refresh cookie
+// (with the CSRF header), and a rejected cookie is cleared.
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Refresh string `json:"refresh"`
@@ -90,15 +92,30 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	t, err := s.auth.Refresh(r.Context(), s.client(r), in.Refresh)
+	token, fromCookie, err := s.refreshToken(r, in.Refresh, true)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, newTokensJSON(t))
+	t, err := s.auth.Refresh(r.Context(), s.client(r), token)
+	if err != nil {
+		if fromCookie && (errors.Is(err, auth.ErrInvalidRefreshToken) || errors.Is(err, auth.ErrTokenReused)) {
+			s.clearCookies(w)
+		}
+		return err
+	}
+	var csrf string // a new one, unless the cookie was checked with one
+	if fromCookie {
+		csrf = r.Header.Get(csrfHeader)
+	}
+	return writeJSON(w, http.StatusOK, s.deliver(w, t, csrf))
 }
 
 // logout is POST /auth/logout/: 204, the caller's session revoked (and the
-// session of the optional refresh token, when it is the caller's).
+// session of the optional refresh token, when it is the caller's). With
+// cookie delivery, the refresh cookie stands in for an empty body, and the
+// cookies are cleared. Reading it needs no CSRF header of its own: the
+// request is authenticated already, by a Bearer header or by the access
+// cookie with its CSRF header.
 func (s *server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var in struct {
 		Refresh string `json:"refresh"`
@@ -106,15 +123,20 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := s.auth.Logout(r.Context(), s.client(r), p, in.Refresh); err != nil {
+	token, _, err := s.refreshToken(r, in.Refresh, false)
+	if err != nil {
 		return err
 	}
+	if err := s.auth.Logout(r.Context(), s.client(r), p, token); err != nil {
+		return err
+	}
+	s.clearCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
 // logoutAll is POST /auth/logout-all/: 204, every session of the caller
-// revoked.
+// revoked, and the token cookies cleared.
 func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	// No fields, but a body still has to be JSON, as everywhere.
 	if err := decodeJSON(w, r, &struct{}{}); err != nil {
@@ -123,6 +145,7 @@ func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err := s.auth.LogoutAll(r.Context(), s.client(r), p); err != nil {
 		return err
 	}
+	s.clearCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -48,4 +48,41 @@
 // Errors map to the contract in one table: each sentinel of package auth has
 // a status and a code; anything else is a 500 internal_error that is logged
 // with the request id and never shown to the client.
+//
+// # OpenAPI
+//
+// The handler serves an OpenAPI 3.1 description of every endpoint at GET
+// /api/v1/openapi.json (public, the one path without a trailing slash);
+// [OpenAPI] returns the same bytes. It has every request body, parameter,
+// success response and error response (the problem+json schema with the
+// codes each operation can produce), the Bearer security scheme, and
+// objects closed with additionalProperties: false. The package's HTTP tests
+// validate every request and response they make against it with
+// kin-openapi, so an undocumented status, field or content type fails them.
+//
+// # Cookie delivery
+//
+// Browser clients can keep the refresh token away from JavaScript: set
+// [Config].Cookies (off by default). Login, refresh and the single sign-on
+// exchange then set the refresh token as an HttpOnly, Secure, SameSite=Strict
+// cookie scoped to /api/v1/auth/ and leave it out of the JSON body; with
+// [CookieConfig].IncludeAccess the access token becomes an HttpOnly cookie
+// too, which the authenticated endpoints accept when a request has no
+// Authorization header. POST /auth/token/refresh/ and /auth/logout/ read the
+// refresh cookie when the body has none; logout and logout-all clear the
+// cookies, and a refresh cookie that is rejected is cleared.
+//
+// CSRF protection is a double-submit token. With the tokens comes an
+// authd_csrf cookie that scripts can read (Path /, the configured Domain).
+// A request that a cookie authenticates, the access cookie on POST, PUT,
+// PATCH or DELETE or the refresh cookie on refresh, must repeat its value
+// in the X-CSRF-Token header, or it is 403 permission_denied. Another site
+// can neither read that cookie nor send a custom header without a CORS
+// preflight, which this handler never approves, and SameSite=Strict keeps
+// the cookies off cross-site requests in the first place. A logout
+// authenticated by a Bearer header may read the refresh cookie without the
+// header: a Bearer request cannot be forged by another site, and the
+// cookie only names another session of the same user. Requests with an
+// Authorization header never use the cookies and never need the header,
+// so Bearer clients are unaffected.
 package httpapi

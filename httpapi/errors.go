@@ -144,6 +144,7 @@ func problemFor(err error) (problem, bool) {
 // the table is logged with the request id and answered with a bare 500; a
 // request whose client went away is not answered at all.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	noteError(r.Context(), err)
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		log.DebugContext(r.Context(), "client closed request", "request_id", requestIDFrom(r.Context()))
 		w.WriteHeader(statusClientClosedRequest)

@@ -18,7 +18,7 @@ var RecoverPanics = recoverPanics
 // Routes lists the route table New builds from cfg, as "METHOD /path/"
 // under /api/v1, so that tests can prove they cover every route.
 func Routes(cfg Config) []string {
-	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin}
+	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin, sso: cfg.SSO}
 	var out []string
 	for _, rt := range s.routes() {
 		out = append(out, rt.method+" "+rt.path)

@@ -95,6 +95,9 @@ type stack struct {
 	clock   *testClock
 	mailDir string
 	logs    *syncBuffer
+	// cookies is set when the handler delivers tokens as cookies; the
+	// OpenAPI check then lets token bodies leave them out.
+	cookies bool
 
 	mu       sync.Mutex
 	seenMail map[string]bool
@@ -223,7 +226,7 @@ func newStackOn(t *testing.T, db database, opts ...stackOption) *stack {
 		t.Fatalf("httpapi.New: %v", err)
 	}
 	return &stack{srv: srv, store: st, auth: a, orgs: orgs, admin: admin, fake: fake, clock: clock, mailDir: mailDir,
-		logs: logs, seenMail: map[string]bool{}}
+		logs: logs, cookies: hcfg.Cookies != nil, seenMail: map[string]bool{}}
 }
 
 // response is what a request got back.
@@ -246,22 +249,28 @@ func header(name, value string) requestOption {
 
 // do sends a request to path on the stack's server. body is nil (no body),
 // a string (sent as is) or a value (sent as JSON); a body is declared as
-// application/json unless an option says otherwise.
+// application/json unless an option says otherwise. A redirect is not
+// followed. The request and the response are checked against the OpenAPI
+// document (see checkOpenAPI): what it does not describe fails the test.
 func (s *stack) do(t *testing.T, method, path string, body any, opts ...requestOption) response {
 	t.Helper()
 	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
+	}
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, s.srv.URL+path, rd)
 	if err != nil {
@@ -273,7 +282,9 @@ func (s *stack) do(t *testing.T, method, path string, body any, opts ...requestO
 	for _, o := range opts {
 		o(req)
 	}
-	res, err := s.srv.Client().Do(req)
+	client := *s.srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -282,7 +293,11 @@ func (s *stack) do(t *testing.T, method, path string, body any, opts ...requestO
 	if err != nil {
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	out := response{status: res.StatusCode, header: res.Header, body: b}
+	if err := openAPIFor(t, s.cookies).checkOpenAPI(req, raw, out); err != nil {
+		t.Errorf("OpenAPI: %s %s → %d: %v", method, path, out.status, err)
+	}
+	return out
 }
 
 // problem is a decoded problem+json body.

@@ -34,6 +34,13 @@ type Config struct {
 	// is believed (TRUSTED_PROXIES, see [ParseTrustedProxies] and
 	// [ClientIP]); empty trusts none.
 	TrustedProxies []netip.Prefix
+	// Cookies, when set, delivers the tokens as cookies instead of in the
+	// body, for browser clients (see [CookieConfig]); nil, the default,
+	// keeps them in the body.
+	Cookies *CookieConfig
+	// Metrics, when set, counts and times every request and reads the
+	// password-hash queue of Auth (see [NewMetrics]); nil records none.
+	Metrics *Metrics
 }
 
 // apiPrefix is the base path of every route.
@@ -45,6 +52,7 @@ type server struct {
 	orgs    *auth.OrgService // nil: no organisation routes
 	admin   *auth.Admin      // nil: no internal routes
 	sso     SSO              // nil: no single sign-on routes
+	cookies *cookieSettings  // nil: tokens in the body only
 	log     *slog.Logger
 	trusted []netip.Prefix
 }
@@ -57,8 +65,9 @@ type server struct {
 // RFC 9457 problem+json; a path is served the same with and without its
 // trailing slash; a known path with another method is 405
 // method_not_allowed with an Allow header, and an unknown path 404
-// not_found. New returns an error when cfg.Auth is nil or a trusted proxy
-// range is invalid. The handler is safe for concurrent use.
+// not_found. New returns an error when cfg.Auth is nil, a trusted proxy
+// range is invalid or cfg.Cookies is unusable. The handler is safe for
+// concurrent use.
 func New(cfg Config) (http.Handler, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("httpapi: Config.Auth is required")
@@ -73,10 +82,18 @@ func New(cfg Config) (http.Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{auth: cfg.Auth, orgs: cfg.Orgs, admin: cfg.Admin, sso: cfg.SSO, log: log, trusted: slices.Clone(cfg.TrustedProxies)}
+	if cfg.Cookies != nil {
+		c, err := newCookieSettings(*cfg.Cookies)
+		if err != nil {
+			return nil, err
+		}
+		s.cookies = c
+	}
 
 	var h http.Handler = s.mux()
 	h = recoverPanics(log)(h)
 	h = logRequests(log)(h)
+	h = cfg.Metrics.wrap(cfg.Auth, h)
 	h = addTrailingSlash(h)
 	h = securityHeaders(h)
 	h = requestID(h)
@@ -88,16 +105,17 @@ func New(cfg Config) (http.Handler, error) {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 // route is one row of the route table: a method and a path under /api/v1
-// ending in "/", with ServeMux wildcards.
+// ending in "/", with ServeMux wildcards (or openAPIPath, the one path
+// without a trailing slash).
 type route struct {
 	method  string
 	path    string
 	handler handlerFunc
 }
 
-// routes is the route table: API.md's Authentication rows always, its
-// Organisations rows when Config.Orgs is set and its Internal rows when
-// Config.Admin is set.
+// routes is the route table: API.md's Authentication rows and the OpenAPI
+// document always, its Organisations rows when Config.Orgs is set and its
+// Internal rows when Config.Admin is set.
 func (s *server) routes() []route {
 	table := []route{
 		{http.MethodPost, "/auth/register/", s.register},
@@ -117,6 +135,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/auth/password/reset/", s.resetPassword},
 		{http.MethodGet, "/auth/identities/", s.authenticated(s.identities)},
 		{http.MethodDelete, "/auth/identities/{provider}/", s.authenticated(s.unlinkIdentity)},
+		{http.MethodGet, openAPIPath, s.openAPI},
 	}
 	if s.sso != nil {
 		// "callback" and "exchange" are literal segments, preferred by
@@ -168,8 +187,9 @@ func (s *server) routes() []route {
 }
 
 // mux registers the route table on a new ServeMux: one pattern
-// "/api/v1/path/{$}" per path, whose handler picks the route by method
-// (see byMethod), and a catch-all 404.
+// "/api/v1/path/{$}" per path ("/api/v1/openapi.json" for the document),
+// whose handler picks the route by method (see byMethod), and a catch-all
+// 404.
 //
 // The methods are not put in the patterns: a known path must answer
 // another method with 405, which would take a method-less pattern per
@@ -188,7 +208,10 @@ func (s *server) mux() *http.ServeMux {
 		byPath[rt.path][rt.method] = rt.handler
 	}
 	for _, path := range paths {
-		pattern := apiPrefix + path + "{$}"
+		pattern := apiPrefix + path
+		if strings.HasSuffix(path, "/") {
+			pattern += "{$}"
+		}
 		mux.Handle(pattern, s.handle(byMethod(pattern, byPath[path])))
 	}
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
@@ -238,15 +261,17 @@ func (s *server) handle(h handlerFunc) http.Handler {
 // authenticatedFunc is a handler for a signed-in caller.
 type authenticatedFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 
-// authenticated admits requests whose Bearer token is valid and whose
-// session is still active ([auth.Authenticator.Authenticate]: stricter
-// than [RequireAuth], a logout takes effect at once), stores the principal
-// in the context and passes it to h. Anything else is 401 unauthenticated.
+// authenticated admits requests whose Bearer token (or access cookie, see
+// [server.accessToken]) is valid and whose session is still active
+// ([auth.Authenticator.Authenticate]: stricter than [RequireAuth], a logout
+// takes effect at once), stores the principal in the context and passes it
+// to h. Anything else is 401 unauthenticated, or 403 permission_denied for
+// a cookie without its CSRF header.
 func (s *server) authenticated(h authenticatedFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		token, ok := bearerToken(r)
-		if !ok {
-			return auth.ErrUnauthenticated
+		token, err := s.accessToken(r)
+		if err != nil {
+			return err
 		}
 		p, err := s.auth.Authenticate(r.Context(), token)
 		if err != nil {

@@ -159,10 +159,11 @@ type userResponse struct {
 	User userJSON `json:"user"`
 }
 
-// tokensJSON is API.md's Tokens object; User is set by login only.
+// tokensJSON is API.md's Tokens object; User is set by login only. Access
+// and Refresh are left out only when cookies carry them (see deliver).
 type tokensJSON struct {
-	Access           string    `json:"access"`
-	Refresh          string    `json:"refresh"`
+	Access           string    `json:"access,omitempty"`
+	Refresh          string    `json:"refresh,omitempty"`
 	TokenType        string    `json:"token_type"`
 	ExpiresIn        int64     `json:"expires_in"`
 	RefreshExpiresIn int64     `json:"refresh_expires_in"`

@@ -103,11 +103,11 @@ func newRequestID() string {
 }
 
 // addTrailingSlash serves a path without its trailing slash as the same
-// path with it. Every route ends in "/{$}", and ServeMux would otherwise
-// answer the bare path with a 301 redirect.
+// path with it. Every route but the OpenAPI document's ends in "/{$}", and
+// ServeMux would otherwise answer the bare path with a 301 redirect.
 func addTrailingSlash(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/") {
+		if !strings.HasSuffix(r.URL.Path, "/") && r.URL.Path != apiPrefix+openAPIPath {
 			r2 := new(http.Request)
 			*r2 = *r
 			u := *r.URL

@@ -60,7 +60,7 @@ func (s *server) ssoExchange(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	user := newUserJSON(u)
-	out := newTokensJSON(t)
+	out := s.deliver(w, t, "")
 	out.User = &user
 	return writeJSON(w, http.StatusOK, struct {
 		tokensJSON

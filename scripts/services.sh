@@ -20,4 +20,24 @@ if command -v redis-server >/dev/null 2>&1; then
     for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
   fi
 fi
+# nginx, for the `nginx -t` test of deploy/nginx.conf, and Debian's PyYAML,
+# for the test that parses deploy/docker-compose.yml: installed from
+# Debian's packages when missing, only as root (as in CI). Services are not
+# started by the install (a policy-rc.d is put in place for it when there
+# is none).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  missing=""
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing="$missing python3-yaml"
+  if [ -n "$missing" ]; then
+    echo "installing$missing" >&2
+    policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy=1
+    fi
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } \
+      >/dev/null 2>&1 || echo "could not install$missing" >&2
+    [ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
+  fi
+fi
 exit 0

@@ -26,6 +26,7 @@ const dataDir = "./data"
 // settings is the environment of API.md's "Configuration", parsed.
 type settings struct {
 	Addr           string
+	MetricsAddr    string // METRICS_ADDR: empty serves /metrics on Addr
 	DatabaseURL    string
 	RedisURL       string
 	SecretKey      []byte
@@ -34,6 +35,7 @@ type settings struct {
 	TrustedProxies []netip.Prefix
 	LogLevel       slog.Level
 	LogJSON        bool
+	JWT            jwtSettings // JWT_ALGORITHM and the key files (keys.go)
 	Auth           auth.Config
 	// Google and GitHub configure single sign-on; a provider without a
 	// client id is not configured.
@@ -91,6 +93,7 @@ func loadSettings(getenv func(string) string) (settings, error) {
 
 	s := settings{
 		Addr:        str("ADDR", ":8080"),
+		MetricsAddr: str("METRICS_ADDR", ""),
 		DatabaseURL: str("DATABASE_URL", "sqlite:"+filepath.Join(dataDir, "authd.db")),
 		RedisURL:    str("REDIS_URL", ""),
 		MailDir:     str("MAIL_DIR", filepath.Join(dataDir, "mail")),
@@ -142,6 +145,10 @@ func loadSettings(getenv func(string) string) (settings, error) {
 			Refresh:          limit("RATE_LIMIT_REFRESH"),
 		},
 	}
+	s.JWT, err = loadJWTSettings(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	callback := strings.TrimRight(s.Auth.Issuer, "/") + "/api/v1/auth/sso/callback/"
 	s.Google = sso.ProviderConfig{ClientID: getenv("GOOGLE_CLIENT_ID"), ClientSecret: getenv("GOOGLE_CLIENT_SECRET"),
 		RedirectURL: callback, AuthURL: getenv("GOOGLE_AUTH_URL"), TokenURL: getenv("GOOGLE_TOKEN_URL"),
@@ -152,11 +159,17 @@ func loadSettings(getenv func(string) string) (settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// loadSecrets sets SecretKey and the JWT key from SECRET_KEY and
-// JWT_SECRET_KEY, or from the generated ones kept in dataDir.
+// loadSecrets sets SecretKey and the JWT keys: from SECRET_KEY and
+// JWT_SECRET_KEY, or from the generated ones kept in dataDir; with an
+// asymmetric JWT_ALGORITHM, the signing keys instead of JWT_SECRET_KEY
+// (see keys.go).
 func (s *settings) loadSecrets(getenv func(string) string, log *slog.Logger) error {
 	var err error
 	if s.SecretKey, err = secret(getenv, "SECRET_KEY", "secret_key", log); err != nil {
+		return err
+	}
+	if s.JWT.asymmetric() {
+		s.Auth.SigningKeys, err = s.JWT.signingKeys(log)
 		return err
 	}
 	if s.Auth.JWTSecret, err = secret(getenv, "JWT_SECRET_KEY", "jwt_secret_key", log); err != nil {

@@ -30,14 +30,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	metrics, metricsHandler := a.metrics()
 	api, err := httpapi.New(httpapi.Config{Auth: svc.auth, Orgs: svc.orgs, Admin: svc.admin, SSO: svc.sso,
-		Logger: a.log, TrustedProxies: a.settings.TrustedProxies})
+		Logger: a.log, TrustedProxies: a.settings.TrustedProxies, Metrics: metrics})
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	// The public keys of EdDSA/RS256 tokens; 404 with HS256.
+	mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(svc.auth))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -54,6 +57,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		io.WriteString(w, "ok\n")
 	})
+
+	// /metrics is on the main listener unless METRICS_ADDR names its own.
+	if a.settings.MetricsAddr == "" {
+		mux.Handle("GET /metrics", metricsHandler)
+	}
+	metricsSrv, err := a.serveMetrics(metricsHandler)
+	if err != nil {
+		return err
+	}
+	defer metricsSrv.Shutdown() // after the main server's graceful shutdown
 
 	srv := &http.Server{
 		Addr:              a.settings.Addr,
