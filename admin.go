@@ -321,3 +321,92 @@ func appendAudit(ctx context.Context, st Store, c Client, now time.Time, e Audit
 	e.ID, e.OccurredAt, e.IP, e.UserAgent = newID(), now, c.IP, c.UserAgent
 	return st.AppendAudit(ctx, e)
 }
+
+// Grants returns the actor as just read from the store and the global
+// permissions its current role grants, in the order of [UserPermissions]
+// (internal.dashboard.view: without it the actor may see nothing). A user
+// interface uses it to decide which pages and controls to offer; every
+// action still asks the [Guard] again. It returns ErrPermissionDenied for
+// an actor without internal.dashboard.view (or disabled) and
+// ErrUnauthenticated when the actor no longer exists.
+func (a *Admin) Grants(ctx context.Context, actor Principal) (User, []Permission, error) {
+	u, err := a.require(ctx, a.store, actor, PermDashboardView)
+	if err != nil {
+		return User{}, nil, err
+	}
+	var out []Permission
+	for _, p := range UserPermissions() {
+		if a.guard.RequireUserPermission(ctx, u, p) == nil {
+			out = append(out, p)
+		}
+	}
+	return u, out, nil
+}
+
+// OrgInvites returns the pending invites of the organisation with this
+// slug, oldest first, one page at a time (internal.orgs.read), or
+// ErrNotFound for an unknown slug.
+func (a *Admin) OrgInvites(ctx context.Context, actor Principal, slug string, p Page) ([]Invite, string, error) {
+	if _, err := a.require(ctx, a.store, actor, PermOrgsRead); err != nil {
+		return nil, "", err
+	}
+	o, err := a.store.OrgBySlug(ctx, slug)
+	if err != nil {
+		return nil, "", err
+	}
+	return a.store.PendingInvites(ctx, o.ID, a.clock(), p)
+}
+
+// DayCount is the number of logins on one UTC calendar day.
+type DayCount struct {
+	Day    time.Time // midnight UTC
+	Logins int
+}
+
+// maxCountedLogins bounds the events [Admin.DailyLogins] reads per event
+// name, so that a busy platform's dashboard stays fast.
+const maxCountedLogins = 20000
+
+// DailyLogins returns the successful logins (auth.login and sso.login
+// events) of each of the last days UTC calendar days, today last
+// (internal.dashboard.view); days is clamped to 1 through 31. It counts by
+// reading those audit events, at most 20,000 of each name: when there were
+// more, partial is true and the oldest days are undercounted.
+func (a *Admin) DailyLogins(ctx context.Context, actor Principal, days int) (counts []DayCount, partial bool, err error) {
+	if _, err := a.require(ctx, a.store, actor, PermDashboardView); err != nil {
+		return nil, false, err
+	}
+	days = min(max(days, 1), 31)
+	now := a.clock()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	since := today.AddDate(0, 0, -(days - 1))
+	counts = make([]DayCount, days)
+	for i := range counts {
+		counts[i].Day = since.AddDate(0, 0, i)
+	}
+	for _, name := range []string{EventLogin, EventSSOLogin} {
+		f := AuditFilter{Event: name, Since: since, Until: today.AddDate(0, 0, 1)}
+		page, seen := Page{Limit: 200}, 0
+		for {
+			events, next, err := a.store.AuditEvents(ctx, f, page)
+			if err != nil {
+				return nil, false, err
+			}
+			for _, e := range events {
+				if i := int(e.OccurredAt.UTC().Sub(since) / (24 * time.Hour)); i >= 0 && i < days {
+					counts[i].Logins++
+				}
+			}
+			seen += len(events)
+			if next == "" {
+				break
+			}
+			if seen >= maxCountedLogins {
+				partial = true
+				break
+			}
+			page.Cursor = next
+		}
+	}
+	return counts, partial, nil
+}

@@ -20,8 +20,9 @@ if command -v redis-server >/dev/null 2>&1; then
     for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
   fi
 fi
-# nginx, for the `nginx -t` test of deploy/nginx.conf, and Debian's PyYAML,
-# for the test that parses deploy/docker-compose.yml: installed from
+# nginx, for the `nginx -t` test of deploy/nginx.conf, Debian's PyYAML,
+# for the test that parses deploy/docker-compose.yml, and Debian's
+# chromium, for the admin panel's browser tests (adminui): installed from
 # Debian's packages when missing, only as root (as in CI). Services are not
 # started by the install (a policy-rc.d is put in place for it when there
 # is none).
@@ -29,14 +30,20 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
   [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing="$missing python3-yaml"
+  [ -x /usr/bin/chromium ] || missing="$missing chromium"
   if [ -n "$missing" ]; then
     echo "installing$missing" >&2
     policy=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy=1
     fi
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } \
-      >/dev/null 2>&1 || echo "could not install$missing" >&2
+    # Retried downloads; when the install of all fails, each package is
+    # tried alone, so that one failure does not block the others.
+    apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Acquire::Retries=3 --no-install-recommends "$@" >/dev/null 2>&1; }
+    apt-get update -qq -o Acquire::Retries=3 >/dev/null 2>&1 || echo "apt-get update failed" >&2
+    if ! apt_install $missing; then
+      for p in $missing; do apt_install "$p" || echo "could not install $p" >&2; done
+    fi
     [ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
   fi
 fi

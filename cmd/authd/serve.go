@@ -9,11 +9,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/authd/auth/adminui"
 	"github.com/authd/auth/httpapi"
 )
 
-// serve migrates the database and serves the REST API until ctx is
-// cancelled, then shuts down gracefully.
+// serve migrates the database and serves the REST API and the admin panel
+// (at /admin/) until ctx is cancelled, then shuts down gracefully.
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", args)
@@ -36,9 +37,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	// The admin panel, for staff with internal.dashboard.view.
+	panel, err := adminui.New(adminui.Config{Auth: svc.auth, Admin: svc.admin, Logger: a.log,
+		TrustedProxies: a.settings.TrustedProxies, Prefix: adminui.DefaultPrefix})
+	if err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
+	mux.Handle(adminui.DefaultPrefix+"/", panel)
 	// The public keys of EdDSA/RS256 tokens; 404 with HS256.
 	mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(svc.auth))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
