@@ -2,7 +2,12 @@ package storage
 
 import (
 	"context"
+	"encoding/base64"
 	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/authd/auth"
 )
@@ -34,11 +39,13 @@ func (s *Store) AppendAudit(ctx context.Context, e auth.AuditEvent) error {
 	return dbError(op, err)
 }
 
-// AuditEvents returns the events that match f, newest first (in the order
-// they were appended), one page at a time, with the cursor of the next page
-// ("" on the last). Since is inclusive and Until exclusive. p.Limit is 50
-// when zero or negative and at most 200. A cursor that this method did not
-// return is a *auth.ValidationError on the field "cursor".
+// AuditEvents returns the events that match f, newest first (by
+// occurred_at, then in the order they were appended), one page at a time,
+// with the cursor of the next page ("" on the last). Since is inclusive and
+// Until exclusive. p.Limit is 50 when zero or negative and at most 200. A
+// cursor that this method did not return is a *auth.ValidationError on the
+// field "cursor". Each filter has an index in the order of the pages, so a
+// page reads only the rows it returns, with or without a time window.
 func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter, p auth.Page) ([]auth.AuditEvent, string, error) {
 	const op = "list audit events"
 	limit := pageLimit(p)
@@ -51,36 +58,22 @@ func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter, p auth.Page
 	var rows []auditRow
 	q := s.idb.NewSelect().Model(&rows)
 	if p.Cursor != "" {
-		seq, err := strconv.ParseInt(p.Cursor, 10, 64)
-		if err != nil || seq <= 0 {
-			return nil, "", badCursorError()
+		at, seq, err := parseAuditCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		q = q.Where("seq < ?", seq)
+		q = q.Where("(a.occurred_at, a.seq) < (?, ?)", dbTime(at), seq)
 	}
-	if f.Event != "" {
-		q = q.Where("event = ?", f.Event)
-	}
-	if f.ActorID != "" {
-		q = q.Where("actor_id = ?", f.ActorID)
-	}
-	if f.OrgID != "" {
-		q = q.Where("org_id = ?", f.OrgID)
-	}
-	if !f.Since.IsZero() {
-		q = q.Where("occurred_at >= ?", dbTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("occurred_at < ?", dbTime(f.Until))
-	}
+	q = whereAudit(q, f)
 	// One more than the page tells whether there is a next page.
-	if err := q.OrderExpr("seq DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
+	if err := q.OrderExpr("a.occurred_at DESC, a.seq DESC").Limit(int64(limit + 1)).Scan(ctx); err != nil {
 		return nil, "", dbError(op, err)
 	}
 
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
-		next = strconv.FormatInt(rows[limit-1].Seq, 10)
+		next = auditCursor(rows[limit-1])
 	}
 	events := make([]auth.AuditEvent, len(rows))
 	for i, row := range rows {
@@ -91,4 +84,59 @@ func (s *Store) AuditEvents(ctx context.Context, f auth.AuditFilter, p auth.Page
 		events[i] = e
 	}
 	return events, next, nil
+}
+
+// whereAudit narrows q, a select from audit_events AS a, to the events
+// that match f. f.ActorID and f.OrgID are UUIDs or empty.
+func whereAudit(q *bun.SelectQuery, f auth.AuditFilter) *bun.SelectQuery {
+	if f.Event != "" {
+		q = q.Where("a.event = ?", f.Event)
+	}
+	if f.ActorID != "" {
+		q = q.Where("a.actor_id = ?", f.ActorID)
+	}
+	if f.OrgID != "" {
+		q = q.Where("a.org_id = ?", f.OrgID)
+	}
+	if !f.Since.IsZero() {
+		q = q.Where("a.occurred_at >= ?", dbTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q = q.Where("a.occurred_at < ?", dbTime(f.Until))
+	}
+	return q
+}
+
+// auditCursor returns the cursor of the page after row: its occurred_at
+// and seq, the keys of the order, base64url-encoded.
+func auditCursor(row auditRow) string {
+	at := time.Time(row.OccurredAt).UTC().Format(timeLayout)
+	return base64.RawURLEncoding.EncodeToString([]byte(at + "|" + strconv.FormatInt(row.Seq, 10)))
+}
+
+// parseAuditCursor returns the occurred_at and seq that a cursor made by
+// auditCursor names, or a *auth.ValidationError on "cursor".
+func parseAuditCursor(cursor string) (time.Time, int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return time.Time{}, 0, badCursorError()
+	}
+	at, seqText, ok := strings.Cut(string(raw), "|")
+	if !ok {
+		return time.Time{}, 0, badCursorError()
+	}
+	t, err := time.Parse(timeLayout, at)
+	if err != nil {
+		return time.Time{}, 0, badCursorError()
+	}
+	// A time the database cannot hold, or the zero time (NULL), was not
+	// read from a row.
+	if v, err := dbTime(t).Value(); err != nil || v == nil {
+		return time.Time{}, 0, badCursorError()
+	}
+	seq, err := strconv.ParseInt(seqText, 10, 64)
+	if err != nil || seq <= 0 {
+		return time.Time{}, 0, badCursorError()
+	}
+	return t, seq, nil
 }

@@ -6,6 +6,7 @@
 //	authd migrate                       apply database migrations and exit
 //	authd seed-permissions              write the default permission mappings of unconfigured roles
 //	authd createsuperuser --email E     create or promote a SYSTEM_ADMIN; password on stdin
+//	authd audit verify|export|seal      verify the audit log's hash chain, export it, seal it
 //	authd version                       print the version
 //
 // Every command reads the environment described in the README; with none
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return seedPermissions(ctx, rest, getenv, stdout, stderr)
 	case "createsuperuser":
 		return createSuperuser(ctx, rest, getenv, stdin, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "authd", version())
 		return nil
@@ -63,5 +66,7 @@ const usage = `usage:
   authd migrate                     apply database migrations and exit
   authd seed-permissions            write the default permission mappings of unconfigured roles
   authd createsuperuser --email E   create or promote a SYSTEM_ADMIN (password on stdin)
+  authd audit verify|export|seal    verify the audit log's hash chain, export it, seal it
+                                    (authd audit help for the flags)
   authd version                     print the version
 `
