@@ -240,7 +240,7 @@ func (a *Admin) Org(ctx context.Context, actor Principal, slug string) (Org, []M
 	if _, err := a.require(ctx, a.store, actor, PermOrgsRead); err != nil {
 		return Org{}, nil, err
 	}
-	o, err := a.store.OrgBySlug(ctx, slug)
+	o, err := orgBySlug(ctx, a.store, slug)
 	if err != nil {
 		return Org{}, nil, err
 	}
@@ -253,6 +253,9 @@ func (a *Admin) Org(ctx context.Context, actor Principal, slug string) (Org, []M
 func (a *Admin) Audit(ctx context.Context, actor Principal, f AuditFilter, p Page) ([]AuditEvent, string, error) {
 	if _, err := a.require(ctx, a.store, actor, PermAuditRead); err != nil {
 		return nil, "", err
+	}
+	if strings.IndexByte(f.Event, 0) >= 0 { // the store could not take it
+		return nil, "", fieldError("event", "must not contain NUL characters")
 	}
 	return a.store.AuditEvents(ctx, f, p)
 }
@@ -350,7 +353,7 @@ func (a *Admin) OrgInvites(ctx context.Context, actor Principal, slug string, p 
 	if _, err := a.require(ctx, a.store, actor, PermOrgsRead); err != nil {
 		return nil, "", err
 	}
-	o, err := a.store.OrgBySlug(ctx, slug)
+	o, err := orgBySlug(ctx, a.store, slug)
 	if err != nil {
 		return nil, "", err
 	}

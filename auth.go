@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Lifetimes of the one-time tokens sent by mail.
@@ -48,7 +47,7 @@ func NewAuthenticator(store Store, mailer Mailer, cfg Config) (*Authenticator, e
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHasher(cfg.Argon2, cfg.HashConcurrency, cfg.HashQueue)
+	h, err := newHasher(cfg.Argon2, cfg.HashConcurrency, cfg.HashQueue, cfg.OnHash)
 	if err != nil {
 		return nil, fmt.Errorf("auth: password hasher: %w", err)
 	}
@@ -110,8 +109,8 @@ func (a *Authenticator) Register(ctx context.Context, c Client, in RegisterInput
 		fields["password"] = msg
 	}
 	name := strings.TrimSpace(in.Name)
-	if utf8.RuneCountInString(name) > maxNameLength {
-		fields["name"] = "must be at most 200 characters"
+	if msg := checkName(name); name != "" && msg != "" {
+		fields["name"] = msg
 	}
 	if len(fields) > 0 {
 		return &ValidationError{Fields: fields}
@@ -231,8 +230,8 @@ func (a *Authenticator) Login(ctx context.Context, c Client, email, password str
 	}
 	// A malformed email cannot belong to an account: it is an unknown
 	// email, checked against the dummy hash like any other.
-	key, err := NormalizeEmail(email)
-	if err != nil {
+	key, malformed := NormalizeEmail(email)
+	if malformed != nil {
 		key = strings.ToLower(strings.TrimSpace(email))
 	}
 	if err := a.allow(ctx, "login", c.IP+"|"+key, a.cfg.Limits.Login); err != nil {
@@ -245,9 +244,12 @@ func (a *Authenticator) Login(ctx context.Context, c Client, email, password str
 		return Tokens{}, User{}, err
 	}
 
-	u, err := a.store.UserByEmail(ctx, key)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Tokens{}, User{}, fmt.Errorf("auth: login: %w", err)
+	var u User
+	if malformed == nil { // no account has a malformed email: not looked up (it may hold a NUL the store cannot take)
+		var err error
+		if u, err = a.store.UserByEmail(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			return Tokens{}, User{}, fmt.Errorf("auth: login: %w", err)
+		}
 	}
 	match, stale, err := a.hasher.verify(ctx, password, u.PasswordHash)
 	if err != nil {
@@ -329,11 +331,8 @@ func (a *Authenticator) Me(ctx context.Context, p Principal) (User, error) {
 // returns the updated user. It returns a *ValidationError for a bad name.
 func (a *Authenticator) UpdateMe(ctx context.Context, c Client, p Principal, name string) (User, error) {
 	name = strings.TrimSpace(name)
-	switch n := utf8.RuneCountInString(name); {
-	case n == 0:
-		return User{}, fieldError("name", "required")
-	case n > maxNameLength:
-		return User{}, fieldError("name", "must be at most 200 characters")
+	if msg := checkName(name); msg != "" {
+		return User{}, fieldError("name", msg)
 	}
 	var u User
 	err := a.store.WithinTx(ctx, func(ctx context.Context, tx Store) error {

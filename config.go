@@ -57,6 +57,10 @@ type Config struct {
 	// HashQueue is how many password hashes may wait for a slot; past that
 	// hashing fails with ErrOverloaded. Default 8 × HashConcurrency.
 	HashQueue int
+	// OnHash, when set, is called after every password hash or check with
+	// the time it waited for a slot and the time it ran, for metrics. It
+	// must be quick and safe for concurrent use.
+	OnHash func(wait, run time.Duration)
 
 	// Limits are the rate-limit policies; zero fields take the defaults
 	// of [DefaultLimits].

@@ -68,7 +68,7 @@ func (s *OrgService) membership(ctx context.Context, st Store, actor Principal, 
 // lookupMembership returns the organisation with this slug and the actor's
 // membership, the zero Member when it is not a member.
 func lookupMembership(ctx context.Context, st Store, actor Principal, orgSlug string) (Org, Member, error) {
-	o, err := st.OrgBySlug(ctx, orgSlug)
+	o, err := orgBySlug(ctx, st, orgSlug)
 	if err != nil {
 		return Org{}, Member{}, err
 	}
@@ -77,6 +77,16 @@ func lookupMembership(ctx context.Context, st Store, actor Principal, orgSlug st
 		return o, Member{}, nil
 	}
 	return o, m, err
+}
+
+// orgBySlug returns the organisation with this slug, or ErrNotFound. A
+// slug holding a NUL is not looked up: no slug holds one, and the store
+// could not take it.
+func orgBySlug(ctx context.Context, st OrgStore, orgSlug string) (Org, error) {
+	if strings.IndexByte(orgSlug, 0) >= 0 {
+		return Org{}, ErrNotFound
+	}
+	return st.OrgBySlug(ctx, orgSlug)
 }
 
 // Membership returns the actor's membership of the organisation with this
@@ -510,6 +520,8 @@ func checkName(name string) string {
 		return "required"
 	case n > maxNameLength:
 		return fmt.Sprintf("must be at most %d characters", maxNameLength)
+	case strings.IndexByte(name, 0) >= 0:
+		return "must not contain NUL characters" // no database text column can hold one
 	}
 	return ""
 }

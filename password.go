@@ -22,10 +22,12 @@ type hasher struct {
 	admitted chan struct{} // running + waiting
 	running  chan struct{} // running
 	dummy    string        // a hash of a random password, for unknown users
+	observe  func(wait, run time.Duration)
 }
 
-func newHasher(p Argon2Params, concurrency, queue int) (*hasher, error) {
+func newHasher(p Argon2Params, concurrency, queue int, observe func(wait, run time.Duration)) (*hasher, error) {
 	h := &hasher{
+		observe: observe,
 		params: &argon2id.Params{
 			Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism,
 			SaltLength: 16, KeyLength: 32,
@@ -49,13 +51,18 @@ func (h *hasher) do(ctx context.Context, fn func()) error {
 		return &OverloadedError{RetryAfter: time.Second}
 	}
 	defer func() { <-h.admitted }()
+	queued := time.Now()
 	select {
 	case h.running <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-h.running }()
+	started := time.Now()
 	fn()
+	if h.observe != nil {
+		h.observe(started.Sub(queued), time.Since(started))
+	}
 	return nil
 }
 

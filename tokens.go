@@ -30,6 +30,9 @@ type claims struct {
 	Role      GlobalRole       `json:"role,omitempty"`
 	IssuedAt  *jwt.NumericDate `json:"iat"`
 	ExpiresAt *jwt.NumericDate `json:"exp"`
+	// NotBefore is never issued, but honoured when present (RFC 7519
+	// §4.1.5), so that a token is never valid before its nbf.
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
 	ID        string           `json:"jti"`
 	Type      string           `json:"typ"`
 }
@@ -37,7 +40,7 @@ type claims struct {
 // The jwt.Claims methods, read by the parser's validation.
 func (c claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.ExpiresAt, nil }
 func (c claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
-func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (c claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
 func (c claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
 func (c claims) GetSubject() (string, error)                  { return c.Subject, nil }
 func (c claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{c.Audience}, nil }

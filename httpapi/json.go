@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	auth "github.com/authd/auth"
@@ -19,7 +20,8 @@ const maxBodyBytes = 64 << 10
 
 // decodeJSON reads r's body into dst, a pointer to a struct of the fields
 // the endpoint reads. An empty body counts as {}; unknown fields are
-// ignored. It returns errPayloadTooLarge past 64 KiB,
+// ignored, and a field's name must match exactly (not in another case).
+// It returns errPayloadTooLarge past 64 KiB,
 // errUnsupportedMediaType when a body is not declared as JSON, and
 // auth.ErrInvalidRequest (with a detail for the client) when the body is
 // not one JSON object with fields of the right types.
@@ -46,7 +48,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' {
 		return withDetail(auth.ErrInvalidRequest, "The request body must be a JSON object.")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(bytes.NewReader(exactFields(body, dst)))
 	if err := dec.Decode(dst); err != nil {
 		if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && te.Field != "" {
 			return withDetail(auth.ErrInvalidRequest,
@@ -58,6 +60,50 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		return withDetail(auth.ErrInvalidRequest, "The request body has data after the JSON object.")
 	}
 	return nil
+}
+
+// exactFields returns body without the members whose names match a field
+// of dst only when case is ignored, as encoding/json would match them: the
+// contract reads "email", and "EMAIL" is an unknown field, ignored. (Else
+// {"role": "MEMBER", "ROLE": "OWNER"} would read as OWNER here and as
+// MEMBER to anything in front that reads JSON as the contract says.) A
+// body that is not one JSON object is returned as it is, for the decoder
+// to refuse.
+func exactFields(body []byte, dst any) []byte {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return body
+	}
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return body
+	}
+	names := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		names[name] = true
+	}
+	dropped := false
+	for k := range members {
+		if !names[k] {
+			delete(members, k)
+			dropped = true
+		}
+	}
+	if !dropped {
+		return body
+	}
+	b, err := json.Marshal(members)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // jsonKind names the JSON type that values of t decode from.

@@ -23,34 +23,40 @@ import (
 //
 //   - authd_http_requests_total{route,method,status}: requests answered.
 //     A path that matches no route is route="unmatched".
+//
 //   - authd_http_request_duration_seconds{route,method}: their latency, as a
 //     histogram.
+//
 //   - authd_logins_total{outcome}: password logins (POST /auth/login/):
 //     "success", or the error code (invalid_credentials,
 //     email_not_verified, account_disabled, throttled, overloaded,
 //     validation_failed, invalid_request for a body that is not JSON or too
 //     large), "canceled" when the client went away and "error" for anything
 //     else.
+//
 //   - authd_refreshes_total{outcome}: refresh-token rotations
 //     (POST /auth/token/refresh/), with the same outcomes (invalid_token,
 //     token_reused, …).
+//
 //   - authd_token_reuse_detections_total: refresh tokens presented again
 //     after their rotation (each one revoked its session).
+//
 //   - authd_throttled_requests_total{limit}: requests refused with 429, by
 //     the rate limit that refused them (login, login_ip, register_ip, …).
+//
 //   - authd_password_hash_queue_depth: password hashes running or waiting
 //     ([auth.Authenticator.HashQueueDepth]), read at each scrape.
+//
 //   - authd_active_sessions: sessions active now, once [Metrics.WatchStats]
 //     names the store; absent before.
+//
 //   - authd_audit_sealing_lag_seconds: how far audit sealing is behind,
 //     once [Metrics.SetAuditSealingLag] gives a way to measure it; absent
 //     before.
 //
-// The time a password hash takes is not a series of its own: the library
-// does not report it. The latency of POST /auth/login/ and
-// /auth/register/ in authd_http_request_duration_seconds is dominated by
-// the one hash each request does (the dummy hash for an unknown email
-// included), waiting in the queue included.
+//   - authd_password_hash_seconds{phase}: how long each password hash
+//     waited for a slot (phase="wait") and ran (phase="run"), once
+//     [Metrics.ObserveHash] is passed as auth.Config.OnHash.
 //
 // One Metrics may serve several handlers; it is safe for concurrent use.
 type Metrics struct {
@@ -61,6 +67,7 @@ type Metrics struct {
 	reuses    prometheus.Counter
 	throttled *prometheus.CounterVec
 
+	hashTime  *prometheus.HistogramVec
 	hashQueue *sampledGauge
 	sessions  *sampledGauge
 	auditLag  *sampledGauge
@@ -100,6 +107,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "authd_throttled_requests_total",
 			Help: "Requests refused with 429, by the rate limit that refused them.",
 		}, []string{"limit"}),
+		hashTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "authd_password_hash_seconds",
+			Help:    "Time a password hash waited for a slot (phase=wait) and ran (phase=run).",
+			Buckets: []float64{.001, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5},
+		}, []string{"phase"}),
 		hashQueue: newSampledGauge("authd_password_hash_queue_depth",
 			"Password hashes running or waiting for a slot."),
 		sessions: newSampledGauge("authd_active_sessions",
@@ -109,9 +121,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration, m.logins, m.refreshes, m.reuses, m.throttled,
-			m.hashQueue, m.sessions, m.auditLag)
+			m.hashTime, m.hashQueue, m.sessions, m.auditLag)
 	}
 	return m
+}
+
+// ObserveHash records one password hash; pass it as auth.Config.OnHash
+// when building the Authenticator.
+func (m *Metrics) ObserveHash(wait, run time.Duration) {
+	m.hashTime.WithLabelValues("wait").Observe(wait.Seconds())
+	m.hashTime.WithLabelValues("run").Observe(run.Seconds())
 }
 
 // SampleConfig says how a gauge read from outside the process (the

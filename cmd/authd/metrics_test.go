@@ -39,6 +39,8 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 	for _, want := range []string{
 		`authd_http_requests_total{method="POST",route="/api/v1/auth/register/",status="202"} 1`,
 		"authd_password_hash_queue_depth 0",
+		`authd_password_hash_seconds_count{phase="run"} 1`, // the registration's hash
+		`authd_password_hash_seconds_count{phase="wait"} 1`,
 		"authd_active_sessions 0",
 		"go_goroutines ",
 		"process_cpu_seconds_total ",

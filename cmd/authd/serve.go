@@ -27,11 +27,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if _, err := a.prepare(ctx); err != nil {
 		return err
 	}
+	// Seal the audit log into its hash chain until serve returns.
+	sealCtx, stopSealer := context.WithCancel(ctx)
+	sealerDone := make(chan struct{})
+	go func() { runSealer(sealCtx, a); close(sealerDone) }()
+	defer func() { stopSealer(); <-sealerDone }()
+
+	metrics, metricsHandler := a.metrics()
+	a.settings.Auth.OnHash = metrics.ObserveHash
 	svc, err := a.services(ctx)
 	if err != nil {
 		return err
 	}
-	metrics, metricsHandler := a.metrics()
 	api, err := httpapi.New(httpapi.Config{Auth: svc.auth, Orgs: svc.orgs, Admin: svc.admin, SSO: svc.sso,
 		Logger: a.log, TrustedProxies: a.settings.TrustedProxies, Metrics: metrics})
 	if err != nil {
