@@ -491,3 +491,24 @@ func (s *Store) ExportAudit(ctx context.Context, f auth.AuditFilter, fn func(Sea
 	}
 	return nil
 }
+
+// AuditSealingLag returns how long the oldest event appended after the
+// newest sealed one has been waiting to be sealed at now, or 0 when every
+// such event is sealed. It is for the authd_audit_sealing_lag_seconds
+// metric.
+func (s *Store) AuditSealingLag(ctx context.Context, now time.Time) (time.Duration, error) {
+	maxSeq, err := maxSealedSeq(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	var oldest dbTime
+	err = s.db.NewSelect().Model((*auditRow)(nil)).ColumnExpr("MIN(a.occurred_at)").
+		Where("a.seq > ?", maxSeq).Scan(ctx, &oldest)
+	if err != nil {
+		return 0, fmt.Errorf("audit sealing lag: %w", err)
+	}
+	if time.Time(oldest).IsZero() {
+		return 0, nil
+	}
+	return max(now.Sub(time.Time(oldest)), 0), nil
+}

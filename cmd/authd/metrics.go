@@ -29,6 +29,9 @@ func (a *app) metrics() (*httpapi.Metrics, http.Handler) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := httpapi.NewMetrics(reg)
 	m.WatchStats(a.store, httpapi.SampleConfig{})
+	m.SetAuditSealingLag(func(ctx context.Context) (time.Duration, error) {
+		return a.store.AuditSealingLag(ctx, time.Now())
+	}, httpapi.SampleConfig{MaxAge: 5 * time.Second})
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 		// A collector that fails leaves its series out; the rest is

@@ -42,6 +42,7 @@ func TestMetricsOnTheMainListener(t *testing.T) {
 		`authd_password_hash_seconds_count{phase="run"} 1`, // the registration's hash
 		`authd_password_hash_seconds_count{phase="wait"} 1`,
 		"authd_active_sessions 0",
+		"authd_audit_sealing_lag_seconds ",
 		"go_goroutines ",
 		"process_cpu_seconds_total ",
 		"promhttp_metric_handler_requests_total",
