@@ -15,11 +15,14 @@ import (
 	"github.com/authd/auth/storage"
 )
 
-// The benchmarks of the audit log, recorded in docs/benchmarks.md:
+// The benchmarks of the audit log, recorded in docs/benchmarks.md, which
+// bench/audit.sh runs (the login pairs interleaved):
 //
-//	go test -run '^$' -bench 'Audit|Login' -benchtime 3s -count 5 ./storage/
+//	go test -run '^$' -bench 'AuditAppendAndSeal|AuditSeal|AuditVerify' -benchtime 20000x ./storage/
+//	go test -run '^$' -bench 'Login/postgres/argon2-default' -benchtime 4s ./storage/
 //
-// Each runs on PostgreSQL and on SQLite (a file), 16 goroutines at once.
+// Each runs on PostgreSQL and on SQLite (a file); the concurrent ones with
+// 16 goroutines.
 
 // benchClients is how many goroutines a benchmark runs at once.
 const benchClients = 16

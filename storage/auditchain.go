@@ -235,8 +235,8 @@ func (b *AuditBreak) String() string {
 		b.Position, b.Seq, b.EventID, b.Problem, b.Expected, b.Found)
 }
 
-// chainQuery selects every link with its event, in chain order. An event
-// that is missing reads as NULLs.
+// chainQuery selects every link with its event, in the columns that
+// scanLinkedEvent reads; an event that is missing reads as NULLs.
 const chainQuery = `SELECT c.position, c.event_seq, c.prev_hash, c.hash,
 	a.seq, a.id, a.occurred_at, a.event, a.actor_id, a.org_id,
 	a.target_type, a.target_id, a.ip, a.user_agent, a.metadata
@@ -249,6 +249,7 @@ type linkedEvent struct {
 	event auditRow
 }
 
+// scanLinkedEvent reads the row of rows, whose columns are chainQuery's.
 func scanLinkedEvent(rows *sql.Rows) (linkedEvent, error) {
 	var l linkedEvent
 	var seq sql.NullInt64
@@ -454,6 +455,7 @@ func (s *Store) ExportAudit(ctx context.Context, f auth.AuditFilter, fn func(Sea
 		first, last = lo.Int64, hi.Int64
 	}
 
+	// The columns of chainQuery, for scanLinkedEvent.
 	q := s.db.NewSelect().Model((*auditRow)(nil)).
 		Join("JOIN audit_chain AS c ON c.event_seq = a.seq").
 		ColumnExpr("c.position, c.event_seq, c.prev_hash, c.hash").

@@ -522,6 +522,14 @@ func TestConcurrentAppendsWhileTwoStoresSeal(t *testing.T) {
 					}
 				})
 			}
+			// The server seals once a second. On SQLite, sealers that
+			// took turns at the one write lock without a pause would
+			// starve the writers, whose busy handler retries at growing
+			// intervals (up to 100 ms) and gives up after 5 s.
+			pause := time.Millisecond
+			if a.Dialect() == storage.DialectSQLite {
+				pause = 50 * time.Millisecond
+			}
 			var done atomic.Bool
 			var sealing sync.WaitGroup
 			var sealed atomic.Int64
@@ -534,9 +542,7 @@ func TestConcurrentAppendsWhileTwoStoresSeal(t *testing.T) {
 							return
 						}
 						sealed.Add(int64(n))
-						// The server seals once a second; a pause here
-						// keeps SQLite's writers from being starved.
-						time.Sleep(time.Millisecond)
+						time.Sleep(pause)
 					}
 				})
 			}

@@ -15,8 +15,8 @@
 //
 // Every list is ordered oldest first by a time and an ID, with an index
 // behind the order, and paged by an opaque cursor that names the last item
-// of the previous page; the audit log, newest first, is paged by its
-// sequence number. A page holds 50 items unless asked for another number,
+// of the previous page; the audit log is listed newest first by
+// (occurred_at, seq), with an opaque cursor too. A page holds 50 items unless asked for another number,
 // and at most 200.
 //
 // # Schema
