@@ -11,20 +11,14 @@ import (
 	"time"
 
 	"github.com/authd/auth"
+	"github.com/authd/auth/internal/testkit"
 	"github.com/authd/auth/storage"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+// newClock returns the tests' clock, stopped at a fixed instant.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))
 }
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // mailbox is a Mailer that keeps what it was given.
 type mailbox struct {
@@ -72,7 +66,7 @@ type fixture struct {
 	guard *auth.Guard
 	store *storage.Store
 	mail  *mailbox
-	clock *clock
+	clock *testkit.Clock
 	crews map[string]team
 }
 

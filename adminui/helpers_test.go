@@ -1,7 +1,6 @@
 package adminui_test
 
 import (
-	"bytes"
 	"context"
 	"html"
 	"io"
@@ -21,6 +20,7 @@ import (
 	auth "github.com/authd/auth"
 	"github.com/authd/auth/adminui"
 	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/internal/testkit"
 	"github.com/authd/auth/storage"
 )
 
@@ -87,24 +87,6 @@ func (m *memMailer) lastToken(t *testing.T, to string) string {
 	return ""
 }
 
-// syncBuffer collects the logs of the servers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is authd as `authd serve` wires it: the REST API at / and the
 // admin panel at /admin/, on a real SQLite store, behind a real HTTP
 // server. root is a SYSTEM_ADMIN made with CreateSuperuser.
@@ -152,7 +134,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		t.Fatalf("seed permissions: %v", err)
 	}
 	clock := &testClock{}
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authd/auth/internal/testkit"
 )
 
 // authdBinary is the authd built once for this package's tests.
@@ -72,29 +73,11 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // start runs cmd until the test ends, then stops it with SIGTERM (SIGKILL
 // after 10 s) and waits for it.
-func start(t *testing.T, cmd *exec.Cmd) *syncBuffer {
+func start(t *testing.T, cmd *exec.Cmd) *testkit.Buffer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", cmd.Path, err)
@@ -117,7 +100,7 @@ func start(t *testing.T, cmd *exec.Cmd) *syncBuffer {
 }
 
 // waitHealthy polls url until it answers 200.
-func waitHealthy(t *testing.T, url string, out *syncBuffer) {
+func waitHealthy(t *testing.T, url string, out *testkit.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

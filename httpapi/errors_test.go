@@ -15,13 +15,14 @@ import (
 
 	auth "github.com/authd/auth"
 	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/internal/testkit"
 )
 
 // mapped answers a request with err through the error table, as a handler
 // returning err would.
-func mapped(t *testing.T, err error) (response, *syncBuffer) {
+func mapped(t *testing.T, err error) (response, *testkit.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	rec := httptest.NewRecorder()
 	httpapi.WriteError(rec, httptest.NewRequest("POST", "/api/v1/auth/login/", nil),
 		slog.New(slog.NewJSONHandler(logs, nil)), err)
@@ -92,7 +93,7 @@ func TestErrorTable(t *testing.T) {
 	t.Run("a request the client abandoned is not answered as an error", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		logs := &syncBuffer{}
+		logs := &testkit.Buffer{}
 		rec := httptest.NewRecorder()
 		httpapi.WriteError(rec, httptest.NewRequest("POST", "/", nil).WithContext(ctx),
 			slog.New(slog.NewJSONHandler(logs, nil)), fmt.Errorf("auth: login: %w", context.Canceled))

@@ -28,6 +28,7 @@ import (
 	auth "github.com/authd/auth"
 	"github.com/authd/auth/httpapi"
 	"github.com/authd/auth/internal/testenv"
+	"github.com/authd/auth/internal/testkit"
 	"github.com/authd/auth/mailer"
 	"github.com/authd/auth/sso"
 	"github.com/authd/auth/sso/ssotest"
@@ -41,44 +42,9 @@ const testPassword = "plum sextant harbour 9071"
 // unknownID is a well-formed id that names nothing.
 const unknownID = "0b5c2c52-47d4-4b4e-9d37-6b2f3f0b2a11"
 
-// testClock is a clock that moves only when told to.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// newTestClock returns the tests' clock, stopped at a fixed instant.
+func newTestClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC))
 }
 
 // stack is the whole of authd's HTTP API on real parts: a real database
@@ -92,9 +58,9 @@ type stack struct {
 	orgs    *auth.OrgService
 	admin   *auth.Admin
 	fake    *ssotest.Server // the identity provider of both SSO providers
-	clock   *testClock
+	clock   *testkit.Clock
 	mailDir string
-	logs    *syncBuffer
+	logs    *testkit.Buffer
 	// cookies is set when the handler delivers tokens as cookies; the
 	// OpenAPI check then lets token bodies leave them out.
 	cookies bool
@@ -120,7 +86,7 @@ var testJWTSecret = []byte("an HS256 key of at least 32 bytes, for tests only")
 
 // testAuthConfig is the Authenticator configuration of the tests: cheap
 // Argon2, the contract's defaults otherwise.
-func testAuthConfig(clock *testClock) auth.Config {
+func testAuthConfig(clock *testkit.Clock) auth.Config {
 	return auth.Config{
 		Issuer:            "http://authd.test",
 		FrontendURL:       "http://app.test",
@@ -175,7 +141,7 @@ func newStackOn(t *testing.T, db database, opts ...stackOption) *stack {
 	}
 	clock := newTestClock()
 	acfg := testAuthConfig(clock)
-	logs := &syncBuffer{}
+	logs := &testkit.Buffer{}
 	hcfg := httpapi.Config{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, o := range opts {
 		o(&acfg, &hcfg)

@@ -11,6 +11,7 @@ import (
 
 	auth "github.com/authd/auth"
 	"github.com/authd/auth/httpapi"
+	"github.com/authd/auth/internal/testkit"
 )
 
 func TestRequireAuth(t *testing.T) {
@@ -80,7 +81,7 @@ func TestRequireAuth(t *testing.T) {
 
 func TestRecoverPanics(t *testing.T) {
 	t.Run("a panic is a logged 500 internal_error", func(t *testing.T) {
-		logs := &syncBuffer{}
+		logs := &testkit.Buffer{}
 		h := httpapi.RecoverPanics(slog.New(slog.NewJSONHandler(logs, nil)))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 			panic("handler bug")
 		}))

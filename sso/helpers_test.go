@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authd/auth"
+	"github.com/authd/auth/internal/testkit"
 	"github.com/authd/auth/sso"
 	"github.com/authd/auth/sso/ssotest"
 	"github.com/authd/auth/storage"
@@ -28,15 +29,6 @@ var (
 	client    = auth.Client{IP: "192.0.2.10", UserAgent: "sso-test/1.0"}
 	secretKey = []byte("sso-test-secret-sso-test-secret-!")
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // mailbox is a Mailer that keeps what it was given.
 type mailbox struct {
@@ -109,7 +101,7 @@ type fixture struct {
 	store *storage.Store
 	svc   *sso.Service
 	fake  *ssotest.Server
-	clock *clock
+	clock *testkit.Clock
 	mail  *mailbox
 	logs  *logBuffer
 	// redirects holds every URL the browser was sent to.
@@ -131,7 +123,7 @@ func newFixture(t *testing.T, edit ...func(*setup)) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{store: st, fake: ssotest.NewServer(t), mail: &mailbox{}, logs: &logBuffer{},
-		clock: &clock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}}
+		clock: testkit.NewClock(time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC))}
 	limiter := auth.NewMemoryLimiter()
 	limiter.Now = f.clock.Now
 	f.auth, err = auth.NewAuthenticator(st, f.mail, auth.Config{

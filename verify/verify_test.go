@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authd/auth"
+	"github.com/authd/auth/internal/testkit"
 	"github.com/authd/auth/storage"
 	"github.com/authd/auth/verify"
 )
@@ -24,15 +25,6 @@ const (
 	issuer   = "https://auth.example.test"
 	password = "correct horse battery staple"
 )
-
-// clock is a settable clock shared by the issuer and the Verifier.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type discardMailer struct{}
 
@@ -44,7 +36,7 @@ func (discardMailer) Send(context.Context, auth.Message) error { return nil }
 type issuerEnv struct {
 	t       *testing.T
 	store   *storage.Store
-	clock   *clock
+	clock   *testkit.Clock
 	srv     *httptest.Server
 	fetches atomic.Int32
 	down    atomic.Bool
@@ -64,7 +56,7 @@ func newIssuer(t *testing.T, keys ...auth.SigningKey) *issuerEnv {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &issuerEnv{t: t, store: st, clock: &clock{now: time.Now().Truncate(time.Second)}}
+	e := &issuerEnv{t: t, store: st, clock: testkit.NewClock(time.Now().Truncate(time.Second))}
 	e.swap(keys...)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.fetches.Add(1)

@@ -1,21 +1,5 @@
 package main
 
-import (
-	"io"
-	"log/slog"
-	"sync"
-)
+import "log/slog"
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// syncWriter serialises writes from the server's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authd/auth/internal/testenv"
+	"github.com/authd/auth/internal/testkit"
 )
 
 // envOf returns a getenv over vars.
@@ -42,9 +43,9 @@ func startServe(t *testing.T, vars map[string]string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs bytes.Buffer
+	logs := &testkit.Buffer{}
 	go func() {
-		done <- run(ctx, []string{"serve"}, envOf(vars), strings.NewReader(""), io.Discard, &syncWriter{w: &logs})
+		done <- run(ctx, []string{"serve"}, envOf(vars), strings.NewReader(""), io.Discard, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
