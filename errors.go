@@ -66,6 +66,14 @@ var (
 	ErrThrottled = errors.New("auth: throttled")
 	// ErrOverloaded means too many password hashes are already queued.
 	ErrOverloaded = errors.New("auth: overloaded")
+	// ErrUnavailable means a service the request needs, the database,
+	// cannot be reached now: the connection was refused, broken or timed
+	// out, or the server is shutting down or starting up. A transaction
+	// that fails with it was rolled back (unless the connection broke
+	// during the commit itself, when the outcome is unknown), so the
+	// request may be retried. Storage backends wrap their connection
+	// errors with it.
+	ErrUnavailable = errors.New("auth: service unavailable")
 )
 
 // ValidationError reports the fields of an input that break a rule. Fields

@@ -93,6 +93,11 @@ var problems = []struct {
 		"Too many requests; retry later."}},
 	{auth.ErrOverloaded, problem{http.StatusServiceUnavailable, "overloaded", "Overloaded",
 		"The service is busy; retry later."}},
+	// unavailable is not in API.md's table yet: the database cannot be
+	// reached (restarting, down, cut off). The request failed without
+	// effect and may be retried after Retry-After (1 s).
+	{auth.ErrUnavailable, problem{http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		"The service cannot reach its database right now; retry later."}},
 }
 
 // internalError answers every error that is not in the table.
@@ -187,8 +192,9 @@ func writeProblem(w http.ResponseWriter, body problemBody) {
 	w.Write(append(b, '\n'))
 }
 
-// retryAfter returns the Retry-After value for a throttled or overloaded
-// error: whole seconds, rounded up, at least 1.
+// retryAfter returns the Retry-After value for a throttled, overloaded or
+// unavailable error: whole seconds, rounded up, at least 1 (always 1 for
+// unavailable, which carries no wait).
 func retryAfter(err error) string {
 	var d time.Duration
 	if te := (*auth.ThrottledError)(nil); errors.As(err, &te) {

@@ -60,6 +60,7 @@ func TestErrorTable(t *testing.T) {
 		{"a ThrottledError without a wait says 1", &auth.ThrottledError{Limit: "login"}, 429, "throttled", "1"},
 		{"an OverloadedError is 503 overloaded with its Retry-After", &auth.OverloadedError{RetryAfter: 2500 * time.Millisecond}, 503, "overloaded", "3"},
 		{"a bare ErrOverloaded is 503 with Retry-After 1", auth.ErrOverloaded, 503, "overloaded", "1"},
+		{"ErrUnavailable is 503 unavailable with Retry-After 1", fmt.Errorf("storage: get user: %w: %w", auth.ErrUnavailable, errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")), 503, "unavailable", "1"},
 		{"a wrapped sentinel keeps its code", fmt.Errorf("auth: login: %w", auth.ErrAccountDisabled), 403, "account_disabled", ""},
 		{"a wrapped ThrottledError keeps its wait", fmt.Errorf("outer: %w", &auth.ThrottledError{RetryAfter: 4 * time.Second}), 429, "throttled", "4"},
 		{"an unknown error is 500 internal_error", errors.New("pq: relation \"users\" does not exist"), 500, "internal_error", ""},
@@ -216,6 +217,9 @@ func TestEveryContractCodeIsReachable(t *testing.T) {
 		}},
 		// A full hashing queue is a race against the clock over HTTP.
 		{503, "overloaded", throughTable(&auth.OverloadedError{RetryAfter: time.Second})},
+		// A database that cannot be reached: storage's fault test reaches
+		// it over HTTP with a PostgreSQL server it restarts.
+		{503, "unavailable", throughTable(fmt.Errorf("storage: begin: %w", auth.ErrUnavailable))},
 		// TestInternalErrors reaches it over HTTP with a broken store.
 		{500, "internal_error", throughTable(errors.New("something unexpected"))},
 	}

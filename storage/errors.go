@@ -1,10 +1,15 @@
 package storage
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -19,18 +24,29 @@ import (
 const (
 	pgUniqueViolation     = "23505"
 	pgForeignKeyViolation = "23503"
+	pgTooManyConnections  = "53300"
+	pgAdminShutdown       = "57P01" // the server is shutting down (fast or immediate mode)
+	pgCrashShutdown       = "57P02" // another backend crashed; the server is resetting
+	pgCannotConnectNow    = "57P03" // the server is starting up or shutting down
+	pgConnectionException = "08"    // the class of connection errors
 )
 
 // dbError returns err, from doing op, as the error the caller of the Store
-// sees: sql.ErrNoRows becomes auth.ErrNotFound; a unique violation the
-// error of its constraint (see uniqueError), and a foreign-key violation
-// auth.ErrConflict (the row refers to one that does not exist, or no
-// longer does). Their messages say what was being done, never the SQL or
-// the constraint. Any other error is wrapped as it is.
+// sees: a database that cannot be reached (see isUnavailable) becomes
+// auth.ErrUnavailable, with err kept in the chain; sql.ErrNoRows becomes
+// auth.ErrNotFound; a unique violation the error of its constraint (see
+// uniqueError), and a foreign-key violation auth.ErrConflict (the row
+// refers to one that does not exist, or no longer does). Their messages say
+// what was being done, never the SQL or the constraint. Any other error is
+// wrapped as it is.
 func dbError(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, auth.ErrUnavailable):
+		return err // translated already, by a nested call
+	case isUnavailable(err):
+		return fmt.Errorf("storage: %s: %w: %w", op, auth.ErrUnavailable, err)
 	case errors.Is(err, sql.ErrNoRows):
 		return notFound(op)
 	case isUniqueViolation(err):
@@ -40,6 +56,66 @@ func dbError(op string, err error) error {
 	default:
 		return fmt.Errorf("storage: %s: %w", op, err)
 	}
+}
+
+// unavailableError returns err, from doing op, wrapped with
+// auth.ErrUnavailable when it says the database cannot be reached, and
+// as it is otherwise. It is for errors that did not come through dbError:
+// beginning and committing a transaction, and pinging.
+func unavailableError(op string, err error) error {
+	if err == nil || errors.Is(err, auth.ErrUnavailable) || !isUnavailable(err) {
+		return err
+	}
+	return fmt.Errorf("storage: %s: %w: %w", op, auth.ErrUnavailable, err)
+}
+
+// isUnavailable reports whether err says that the database cannot be
+// reached, as opposed to refusing the statement: a connection that could
+// not be made (refused, timed out, or rejected because the server is
+// starting up, shutting down or full) or that broke (terminated by an
+// administrator or a crash, reset, closed, cut short). The request that
+// met it may succeed when retried. A failed connection attempt for another
+// reason the server gave (a wrong password, a missing database) is a
+// configuration error, not this. A cancelled request is never this: its
+// context error is what the caller sees.
+func isUnavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		// Refused, timed out, or rejected by the server: which one?
+		if code, ok := pgCode(err); ok {
+			return unavailableCode(code)
+		}
+		return !errors.Is(err, context.Canceled)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller's own context ended
+	}
+	if code, ok := pgCode(err); ok {
+		return unavailableCode(code)
+	}
+	var opErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &opErr)
+}
+
+// unavailableCode reports whether a PostgreSQL SQLSTATE means the server
+// cannot serve the connection now: a connection exception (class 08), an
+// administrator or crash shutdown, a server starting up or shutting down,
+// or too many connections.
+func unavailableCode(code string) bool {
+	switch code {
+	case pgAdminShutdown, pgCrashShutdown, pgCannotConnectNow, pgTooManyConnections:
+		return true
+	}
+	return strings.HasPrefix(code, pgConnectionException)
 }
 
 // notFound is the error of op when no row matched.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,9 +35,11 @@ const sqliteFileOptions = "&_journal_mode=WAL&_synchronous=NORMAL"
 // checking that the database answers. url is postgres://… or
 // postgresql://… (a libpq URL, reached through pgx), or sqlite:PATH, where
 // PATH is a file (its directory is created when missing) or :memory:.
-// Open does not migrate: call [Store.Migrate]. The connection pool has
-// database/sql's defaults, which [Store.DB] can change. Errors never repeat
-// the password the URL may hold.
+// A PostgreSQL URL without connect_timeout gets connect_timeout=5, so that
+// a request fails within seconds (with auth.ErrUnavailable) while the
+// server cannot be reached. Open does not migrate: call [Store.Migrate].
+// The connection pool has database/sql's defaults, which [Store.DB] can
+// change. Errors never repeat the password the URL may hold.
 func Open(ctx context.Context, url string) (*Store, error) {
 	db, err := openDB(url)
 	if err != nil {
@@ -53,7 +56,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 func openDB(url string) (*bun.DB, error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		sqldb, err := sql.Open("pgx", url)
+		sqldb, err := sql.Open("pgx", withConnectTimeout(url))
 		if err != nil {
 			return nil, fmt.Errorf("storage: open PostgreSQL: %w", err)
 		}
@@ -96,4 +99,28 @@ func openSQLite(path string) (*bun.DB, error) {
 		return nil, fmt.Errorf("storage: open SQLite: %w", err)
 	}
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// pgConnectTimeout is the connect_timeout, in seconds, of PostgreSQL URLs
+// that set none: how long one connection attempt may take before the
+// request that needed it fails with auth.ErrUnavailable. Without it, a
+// server that does not answer (a partition, a dropped SYN) would hold each
+// request as long as its context allows, which is often forever.
+const pgConnectTimeout = "5"
+
+// withConnectTimeout returns the PostgreSQL URL rawURL with
+// connect_timeout=pgConnectTimeout added when it sets none. A URL that does
+// not parse is returned as it is, for sql.Open to refuse.
+func withConnectTimeout(rawURL string) string {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Has("connect_timeout") {
+		return rawURL
+	}
+	q.Set("connect_timeout", pgConnectTimeout)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

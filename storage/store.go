@@ -58,9 +58,13 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Ping reports whether the database answers, or returns the error it gave.
+// Ping reports whether the database answers, or returns the error it gave,
+// which matches auth.ErrUnavailable when the database cannot be reached.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
+		if isUnavailable(err) {
+			return fmt.Errorf("storage: ping: %w: %w", auth.ErrUnavailable, err)
+		}
 		return fmt.Errorf("storage: ping: %w", err)
 	}
 	return nil
@@ -80,7 +84,8 @@ func (s *Store) Dialect() string {
 // WithinTx runs fn in one transaction with a Store bound to it, committing
 // when fn returns nil and rolling back when it returns an error or panics
 // (the panic goes on). It returns fn's error, or the error of beginning or
-// committing. Called on a transaction's Store it runs fn in that same
+// committing (auth.ErrUnavailable when the database cannot be reached).
+// Called on a transaction's Store it runs fn in that same
 // transaction. The Store passed to fn belongs to fn's goroutine and ends
 // with fn.
 func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context, tx auth.Store) error) error {
@@ -95,7 +100,10 @@ func (s *Store) inTransaction(ctx context.Context, fn func(ctx context.Context, 
 	if s.inTx {
 		return fn(ctx, s)
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		return fn(ctx, &Store{db: s.db, idb: tx, inTx: true, dialect: s.dialect})
 	})
+	// Beginning and committing fail with the driver's errors: a database
+	// that cannot be reached is auth.ErrUnavailable.
+	return unavailableError("transaction", err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -17,14 +18,25 @@ import (
 )
 
 // app is what every command shares: the settings, the logger, the store
-// and, when REDIS_URL is set, the Redis client.
+// and, when REDIS_URL is set, the Redis client and the rate limiter on it.
 type app struct {
 	settings settings
 	log      *slog.Logger
 	store    *storage.Store
 	redis    *redis.Client
+	limiter  *redisstore.Limiter // with REDIS_URL: one for every service, so its fallback is one state
 	getenv   func(string) string
+
+	// mail is the mailer every service shares, made on first use;
+	// mailRetry is it when EMAIL_HOST is set (SMTP with retries), which
+	// Close drains.
+	mail      auth.Mailer
+	mailRetry *mailer.Retrier
 }
+
+// mailDrainTimeout bounds how long Close waits for mail still pending
+// delivery; what is left is then recorded as not delivered.
+const mailDrainTimeout = 5 * time.Second
 
 // openApp reads the environment and opens the database (and Redis). The
 // caller closes the app.
@@ -44,13 +56,24 @@ func openApp(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 			return nil, errors.New("REDIS_URL: not a valid redis:// or rediss:// URL")
 		}
 		a.redis = redis.NewClient(opts)
+		// Falls back to per-instance limits in memory while Redis is
+		// unreachable (logged once each way; see metrics for the gauge).
+		a.limiter = redisstore.NewLimiterWith(a.redis, "authd:ratelimit:", redisstore.LimiterConfig{Logger: a.log})
 	}
 	return a, nil
 }
 
-// Close closes the database and Redis connections.
+// Close delivers the mail still pending (for up to mailDrainTimeout) and
+// closes the database and Redis connections.
 func (a *app) Close() error {
 	var errs []error
+	if a.mailRetry != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), mailDrainTimeout)
+		if err := a.mailRetry.Close(ctx); err != nil {
+			a.log.Error("mail still pending at exit was not delivered", "err", err)
+		}
+		cancel()
+	}
 	if a.redis != nil {
 		errs = append(errs, a.redis.Close())
 	}
@@ -148,21 +171,38 @@ func (a *app) providers() (map[string]sso.Provider, error) {
 func (a *app) authConfig() auth.Config {
 	cfg := a.settings.Auth
 	cfg.Logger = a.log
-	if a.redis != nil {
-		cfg.Limiter = redisstore.NewLimiter(a.redis, "authd:ratelimit:")
+	if a.limiter != nil {
+		cfg.Limiter = a.limiter
 	}
 	return cfg
 }
 
-// mailer returns the SMTP mailer when EMAIL_HOST is set, else the one that
-// writes .eml files into MAIL_DIR.
+// mailer returns the mailer every service shares, made on the first call:
+// when EMAIL_HOST is set, the SMTP mailer behind a Retrier, which delivers
+// in the background and retries (a mail server that is down loses no mail,
+// and a mail given up is logged and counted); else the one that writes .eml
+// files into MAIL_DIR.
 func (a *app) mailer() (auth.Mailer, error) {
+	if a.mail != nil {
+		return a.mail, nil
+	}
 	s := a.settings
 	if s.SMTP.Host == "" {
-		return mailer.NewDir(s.MailDir, s.SMTP.From, a.log)
+		m, err := mailer.NewDir(s.MailDir, s.SMTP.From, a.log)
+		if err != nil {
+			return nil, err
+		}
+		a.mail = m
+		return m, nil
 	}
-	return mailer.NewSMTP(mailer.SMTPConfig{Host: s.SMTP.Host, Port: s.SMTP.Port,
+	m, err := mailer.NewSMTP(mailer.SMTPConfig{Host: s.SMTP.Host, Port: s.SMTP.Port,
 		Username: s.SMTP.Username, Password: s.SMTP.Password, From: s.SMTP.From})
+	if err != nil {
+		return nil, err
+	}
+	a.mailRetry = mailer.Retry(m, mailer.RetryConfig{Logger: a.log})
+	a.mail = a.mailRetry
+	return a.mail, nil
 }
 
 // prepare migrates the database and seeds the default permission mappings

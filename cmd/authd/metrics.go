@@ -24,9 +24,40 @@ import (
 // authd_audit_sealing_lag_seconds stays unreported: the store has no
 // measure of the lag yet. When it has one, wire it here with
 // m.SetAuditSealingLag.
+//
+// With REDIS_URL, authd_ratelimit_fallback is 1 while the rate limiter
+// answers from memory because Redis is unreachable, and
+// authd_ratelimit_fallback_total counts the times it fell back. With
+// EMAIL_HOST, authd_mail_failures_total counts the messages given up
+// (after every retry, refused for good, or dropped because too many were
+// pending) and authd_mail_pending the messages waiting for delivery or a
+// retry. Call a.mailer() before metrics, so that the mailer exists.
 func (a *app) metrics() (*httpapi.Metrics, http.Handler) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if lim := a.limiter; lim != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "authd_ratelimit_fallback",
+				Help: "1 while the rate limiter answers from this instance's memory because Redis is unreachable, else 0."},
+				func() float64 {
+					if lim.Fallback() {
+						return 1
+					}
+					return 0
+				}),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "authd_ratelimit_fallback_total",
+				Help: "Times the rate limiter fell back to in-memory limits because Redis was unreachable."},
+				func() float64 { return float64(lim.Fallbacks()) }))
+	}
+	if mail := a.mailRetry; mail != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "authd_mail_failures_total",
+				Help: "Mail messages given up: not delivered after every retry, refused for good by the server, or refused because too many were pending."},
+				func() float64 { return float64(mail.Failures()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "authd_mail_pending",
+				Help: "Mail messages waiting for delivery or for a retry."},
+				func() float64 { return float64(mail.Pending()) }))
+	}
 	m := httpapi.NewMetrics(reg)
 	m.WatchStats(a.store, httpapi.SampleConfig{})
 	m.SetAuditSealingLag(func(ctx context.Context) (time.Duration, error) {

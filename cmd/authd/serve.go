@@ -13,6 +13,22 @@ import (
 	"github.com/authd/auth/httpapi"
 )
 
+// httpTimeouts are the timeouts of the main listener's http.Server.
+type httpTimeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// mainTimeouts bound what a slow or idle client can hold on the main
+// listener, so that slow-loris clients cannot exhaust connections (each
+// costs a file descriptor and a goroutine, and net/http sets no limit on
+// their number): a connection that has not sent its request headers within
+// readHeader is closed, whether it sent nothing or dribbles them; a request
+// whose body is not read within read fails; an answer is cut off after
+// write; a keep-alive connection idle for idle is closed. It is a variable
+// only so that tests can shorten it; nothing else changes it.
+var mainTimeouts = httpTimeouts{readHeader: 5 * time.Second, read: 15 * time.Second,
+	write: 30 * time.Second, idle: 2 * time.Minute}
+
 // serve migrates the database and serves the REST API and the admin panel
 // (at /admin/) until ctx is cancelled, then shuts down gracefully.
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -33,6 +49,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go func() { runSealer(sealCtx, a); close(sealerDone) }()
 	defer func() { stopSealer(); <-sealerDone }()
 
+	// The mailer first: metrics reports on its retries.
+	if _, err := a.mailer(); err != nil {
+		return err
+	}
 	metrics, metricsHandler := a.metrics()
 	a.settings.Auth.OnHash = metrics.ObserveHash
 	svc, err := a.services(ctx)
@@ -86,10 +106,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	srv := &http.Server{
 		Addr:              a.settings.Addr,
 		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: mainTimeouts.readHeader,
+		ReadTimeout:       mainTimeouts.read,
+		WriteTimeout:      mainTimeouts.write,
+		IdleTimeout:       mainTimeouts.idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}

@@ -98,16 +98,24 @@ func TestLimiterPeekLeavesTheKeyAlone(t *testing.T) {
 	}
 }
 
-func TestLimiterReportsRedisFailures(t *testing.T) {
+// TestLimiterFallsBackWhenRedisIsUnreachable: with no server at all, the
+// limits still hold, in memory (fallback_test.go stops a real server).
+func TestLimiterFallsBackWhenRedisIsUnreachable(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { client.Close() })
 	lim := redisstore.NewLimiter(client, "test:")
 	l := auth.Limit{Burst: 1, Period: time.Minute}
-	if res, err := lim.Allow(context.Background(), "k", l); err == nil {
-		t.Fatalf("Allow with Redis down: got %+v and no error", res)
+	if res, err := lim.Peek(context.Background(), "k", l); err != nil || !res.Allowed {
+		t.Fatalf("Peek with Redis down: got %+v, %v; want allowed from memory", res, err)
 	}
-	if res, err := lim.Peek(context.Background(), "k", l); err == nil {
-		t.Fatalf("Peek with Redis down: got %+v and no error", res)
+	if res, err := lim.Allow(context.Background(), "k", l); err != nil || !res.Allowed {
+		t.Fatalf("Allow with Redis down: got %+v, %v; want allowed from memory", res, err)
+	}
+	if res, err := lim.Allow(context.Background(), "k", l); err != nil || res.Allowed {
+		t.Fatalf("a second Allow with Redis down: got %+v, %v; want refused by the limit in memory", res, err)
+	}
+	if !lim.Fallback() || lim.Fallbacks() != 1 {
+		t.Fatalf("Fallback() = %v, Fallbacks() = %d; want true, 1", lim.Fallback(), lim.Fallbacks())
 	}
 	if res, err := lim.Allow(context.Background(), "k", auth.Limit{}); err != nil || !res.Allowed {
 		t.Fatalf("a zero Limit with Redis down: got %+v, %v; want allowed without asking Redis", res, err)
