@@ -168,6 +168,9 @@ func (a *Admin) UpdateUser(ctx context.Context, c Client, actor Principal, id st
 		}
 		return nil
 	})
+	if err == nil && (up.Role != nil || up.IsActive != nil) {
+		a.guard.userChanged(ctx, id)
+	}
 	return out, err
 }
 

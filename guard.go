@@ -21,11 +21,20 @@ import (
 // [Guard.RequirePermission] grants only organisation permissions from a
 // membership's role.
 type Guard struct {
-	store       PermissionStore
+	store       GuardStore
 	broadcaster Broadcaster
 	log         *slog.Logger
 	grants      atomic.Pointer[grants]
+	users       *userCache
 	stop        context.CancelFunc
+}
+
+// GuardStore is what a [Guard] reads: the role → permission mappings and,
+// for [Guard.RequirePrincipalPermission], users.
+type GuardStore interface {
+	PermissionStore
+	// UserByID returns the user or ErrNotFound.
+	UserByID(ctx context.Context, id string) (User, error)
 }
 
 // grants is one immutable snapshot of the mappings.
@@ -41,17 +50,34 @@ type GuardConfig struct {
 	Broadcaster Broadcaster
 	// Logger receives reload failures; nil discards.
 	Logger *slog.Logger
+	// UserCacheTTL is how long [Guard.RequirePrincipalPermission] may use
+	// a user's global role and active flag read earlier: 0 means 5 s, a
+	// negative value reads the store on every check. [Admin]'s changes
+	// drop the user from the cache at once on every instance (through the
+	// Broadcaster); the TTL bounds changes made behind its back, such as
+	// authd createsuperuser or a direct UPDATE.
+	UserCacheTTL time.Duration
+	// Now is the clock of the user cache; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewGuard loads the mappings from store and subscribes to changes. It
 // returns an error when the store holds a permission or role name this
 // version does not know, so a bad mapping fails at start-up rather than
 // silently at check time. Close stops the subscription.
-func NewGuard(ctx context.Context, store PermissionStore, cfg GuardConfig) (*Guard, error) {
+func NewGuard(ctx context.Context, store GuardStore, cfg GuardConfig) (*Guard, error) {
 	if store == nil {
 		return nil, errors.New("auth: NewGuard needs a store")
 	}
-	g := &Guard{store: store, broadcaster: cfg.Broadcaster, log: cfg.Logger}
+	if cfg.UserCacheTTL == 0 {
+		cfg.UserCacheTTL = 5 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	g := &Guard{store: store, broadcaster: cfg.Broadcaster, log: cfg.Logger, users: &userCache{
+		users: store.UserByID, ttl: cfg.UserCacheTTL, now: cfg.Now, entries: map[string]cachedUser{},
+	}}
 	if g.broadcaster == nil {
 		g.broadcaster = NewLocalBroadcaster()
 	}
@@ -66,6 +92,12 @@ func NewGuard(ctx context.Context, store PermissionStore, cfg GuardConfig) (*Gua
 	if err := g.broadcaster.Subscribe(subCtx, ChannelPermissions, func(string) { g.reloadInBackground(subCtx) }); err != nil {
 		stop()
 		return nil, fmt.Errorf("auth: subscribe to permission changes: %w", err)
+	}
+	// An empty payload is a drop of every user: a user's id, or the
+	// broadcaster's "messages may have been missed".
+	if err := g.broadcaster.Subscribe(subCtx, ChannelUsers, g.users.drop); err != nil {
+		stop()
+		return nil, fmt.Errorf("auth: subscribe to user changes: %w", err)
 	}
 	return g, nil
 }
@@ -138,6 +170,33 @@ func (g *Guard) RequireUserPermission(_ context.Context, u User, p Permission) e
 		return ErrPermissionDenied
 	}
 	return nil
+}
+
+// RequirePrincipalPermission is [Guard.RequireUserPermission] for the
+// principal of an access token, as a host application's handlers have it
+// from [PrincipalFrom]: the principal's global role and active flag are
+// read from the store, never from the token, through a cache (see
+// [GuardConfig.UserCacheTTL]) so that most checks do no I/O. It returns
+// ErrPermissionDenied, ErrUnauthenticated when the user no longer exists,
+// or the store's error.
+func (g *Guard) RequirePrincipalPermission(ctx context.Context, pr Principal, p Permission) error {
+	u, err := g.users.user(ctx, pr.UserID)
+	if err != nil {
+		return err
+	}
+	if !u.active || p.Scope() != ScopeUser || !g.grants.Load().user[u.role][p] {
+		return ErrPermissionDenied
+	}
+	return nil
+}
+
+// userChanged drops the user from the cache of every instance, this one
+// at once. Call it after the change committed.
+func (g *Guard) userChanged(ctx context.Context, id string) {
+	g.users.drop(id)
+	if err := g.broadcaster.Publish(ctx, ChannelUsers, id); err != nil {
+		g.log.Error("announce a user change to other instances", "err", err)
+	}
 }
 
 // RequirePermission returns nil when membership m's role grants the

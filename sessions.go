@@ -70,7 +70,7 @@ func (a *Authenticator) Refresh(ctx context.Context, c Client, refreshToken stri
 	if err := a.allow(ctx, "refresh", cl.SessionID, a.cfg.Limits.Refresh); err != nil {
 		return Tokens{}, err
 	}
-	s, err := a.store.SessionByID(ctx, cl.SessionID)
+	s, u, err := a.store.SessionUser(ctx, cl.SessionID)
 	if errors.Is(err, ErrNotFound) {
 		return Tokens{}, ErrInvalidRefreshToken
 	}
@@ -78,14 +78,7 @@ func (a *Authenticator) Refresh(ctx context.Context, c Client, refreshToken stri
 		return Tokens{}, fmt.Errorf("auth: refresh: %w", err)
 	}
 	now := a.now()
-	if s.UserID != cl.Subject || !s.Active(now) {
-		return Tokens{}, ErrInvalidRefreshToken
-	}
-	u, err := a.store.UserByID(ctx, s.UserID)
-	if err != nil {
-		return Tokens{}, fmt.Errorf("auth: refresh: %w", err)
-	}
-	if !u.IsActive {
+	if s.UserID != cl.Subject || !s.Active(now) || !u.IsActive {
 		return Tokens{}, ErrInvalidRefreshToken
 	}
 
@@ -146,21 +139,30 @@ func (a *Authenticator) VerifyAccessToken(token string) (Principal, error) {
 // endpoints use it. It returns ErrUnauthenticated when the token or its
 // session is not valid.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (Principal, error) {
+	p, _, err := a.AuthenticateUser(ctx, token)
+	return p, err
+}
+
+// AuthenticateUser is [Authenticator.Authenticate] that also returns the
+// principal's user as stored now, read together with the session in one
+// store call. It returns ErrUnauthenticated when the token or its session
+// is not valid or the account is disabled.
+func (a *Authenticator) AuthenticateUser(ctx context.Context, token string) (Principal, User, error) {
 	p, err := a.VerifyAccessToken(token)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, User{}, err
 	}
-	s, err := a.store.SessionByID(ctx, p.SessionID)
+	s, u, err := a.store.SessionUser(ctx, p.SessionID)
 	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, User{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("auth: authenticate: %w", err)
+		return Principal{}, User{}, fmt.Errorf("auth: authenticate: %w", err)
 	}
-	if s.UserID != p.UserID || !s.Active(a.now()) {
-		return Principal{}, ErrUnauthenticated
+	if s.UserID != p.UserID || !s.Active(a.now()) || !u.IsActive {
+		return Principal{}, User{}, ErrUnauthenticated
 	}
-	return p, nil
+	return p, u, nil
 }
 
 // Logout revokes the principal's session. When refreshToken is given and

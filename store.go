@@ -218,6 +218,10 @@ type SessionStore interface {
 	// SessionByID returns the session (revoked and expired ones too) or
 	// ErrNotFound.
 	SessionByID(ctx context.Context, id string) (Session, error)
+	// SessionUser returns the session (revoked and expired ones too) and
+	// its user in one read, or ErrNotFound. It is on the path of every
+	// authenticated request: make it one indexed lookup.
+	SessionUser(ctx context.Context, id string) (Session, User, error)
 	// RotateSession replaces the refresh hash in one conditional statement:
 	// it succeeds only when the session is not revoked, r.Now is before its
 	// ExpiresAt and MaxExpiresAt, and r.Presented equals RefreshHash (or,

@@ -77,7 +77,8 @@ func newSigner(cfg Config) (*signer, error) {
 		}
 		secret := append([]byte(nil), cfg.JWTSecret...)
 		s.method, s.signKey = jwt.SigningMethodHS256, secret
-		s.keyfunc = func(*jwt.Token) (any, error) { return secret, nil }
+		var key any = secret // boxed once, not on every verify
+		s.keyfunc = func(*jwt.Token) (any, error) { return key, nil }
 	} else {
 		s.keys = make(map[string]verifyKey, len(cfg.SigningKeys))
 		var published []verifyKey

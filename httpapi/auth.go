@@ -150,12 +150,8 @@ func (s *server) logoutAll(w http.ResponseWriter, r *http.Request, p auth.Princi
 	return nil
 }
 
-// me is GET /auth/me/: 200 {"user"}.
-func (s *server) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	u, err := s.auth.Me(r.Context(), p)
-	if err != nil {
-		return err
-	}
+// me is GET /auth/me/: 200 {"user"}, the user read with the session.
+func (s *server) me(w http.ResponseWriter, _ *http.Request, _ auth.Principal, u auth.User) error {
 	return writeJSON(w, http.StatusOK, userResponse{newUserJSON(u)})
 }
 

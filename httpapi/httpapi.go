@@ -125,7 +125,7 @@ func (s *server) routes() []route {
 		{http.MethodPost, "/auth/token/refresh/", s.refresh},
 		{http.MethodPost, "/auth/logout/", s.authenticated(s.logout)},
 		{http.MethodPost, "/auth/logout-all/", s.authenticated(s.logoutAll)},
-		{http.MethodGet, "/auth/me/", s.authenticated(s.me)},
+		{http.MethodGet, "/auth/me/", s.authenticatedUser(s.me)},
 		{http.MethodPatch, "/auth/me/", s.authenticated(s.updateMe)},
 		{http.MethodGet, "/auth/sessions/", s.authenticated(s.sessions)},
 		{http.MethodDelete, "/auth/sessions/{id}/", s.authenticated(s.revokeSession)},
@@ -278,6 +278,25 @@ func (s *server) authenticated(h authenticatedFunc) handlerFunc {
 			return err
 		}
 		return h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), p)
+	}
+}
+
+// withUserFunc is a handler for a signed-in caller that needs its user.
+type withUserFunc func(w http.ResponseWriter, r *http.Request, p auth.Principal, u auth.User) error
+
+// authenticatedUser is [server.authenticated] for handlers that need the
+// caller's user: it is read with the session, in one store call.
+func (s *server) authenticatedUser(h withUserFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token, err := s.accessToken(r)
+		if err != nil {
+			return err
+		}
+		p, u, err := s.auth.AuthenticateUser(r.Context(), token)
+		if err != nil {
+			return err
+		}
+		return h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)), p, u)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/uptrace/bun"
@@ -38,8 +40,10 @@ const sqliteFileOptions = "&_journal_mode=WAL&_synchronous=NORMAL"
 // A PostgreSQL URL without connect_timeout gets connect_timeout=5, so that
 // a request fails within seconds (with auth.ErrUnavailable) while the
 // server cannot be reached. Open does not migrate: call [Store.Migrate].
-// The connection pool has database/sql's defaults, which [Store.DB] can
-// change. Errors never repeat the password the URL may hold.
+// The connection pool keeps up to [PoolSize] connections open and idle (database/sql's default of two
+// idle connections would make busy servers reconnect on most requests);
+// [Store.DB] can change that. Errors never repeat the password the URL may
+// hold.
 func Open(ctx context.Context, url string) (*Store, error) {
 	db, err := openDB(url)
 	if err != nil {
@@ -60,6 +64,7 @@ func openDB(url string) (*bun.DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("storage: open PostgreSQL: %w", err)
 		}
+		sizePool(sqldb)
 		return bun.NewDB(sqldb, pgdialect.New()), nil
 	case strings.HasPrefix(url, "sqlite:"):
 		return openSQLite(strings.TrimPrefix(url, "sqlite:"))
@@ -98,7 +103,23 @@ func openSQLite(path string) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open SQLite: %w", err)
 	}
+	sizePool(sqldb)
 	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// PoolSize is how many connections Open keeps, open and idle, per
+// database: four per CPU, at least 8. More would only queue inside the
+// database (SQLite has one writer; PostgreSQL runs on the same few cores in
+// most deployments) and, on PostgreSQL, spend its max_connections.
+func PoolSize() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+// sizePool keeps PoolSize connections open and reusable, and retires idle
+// ones after five minutes so a quiet server gives them back.
+func sizePool(db *sql.DB) {
+	n := PoolSize()
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // pgConnectTimeout is the connect_timeout, in seconds, of PostgreSQL URLs

@@ -29,6 +29,7 @@ type Store struct {
 	idb     bun.IDB // db, or the transaction this Store is bound to
 	inTx    bool
 	dialect string
+	hot     *hotStatements // shared with the Stores of transactions
 }
 
 // Interface guard.
@@ -50,11 +51,12 @@ func New(db *bun.DB) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("storage: unsupported dialect %s (want PostgreSQL or SQLite)", db.Dialect().Name())
 	}
-	return &Store{db: db, idb: db, dialect: name}, nil
+	return &Store{db: db, idb: db, dialect: name, hot: &hotStatements{}}, nil
 }
 
 // Close closes the database handle, which ends every Store that shares it.
 func (s *Store) Close() error {
+	s.hot.close()
 	return s.db.Close()
 }
 
@@ -101,7 +103,7 @@ func (s *Store) inTransaction(ctx context.Context, fn func(ctx context.Context, 
 		return fn(ctx, s)
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, &Store{db: s.db, idb: tx, inTx: true, dialect: s.dialect})
+		return fn(ctx, &Store{db: s.db, idb: tx, inTx: true, dialect: s.dialect, hot: s.hot})
 	})
 	// Beginning and committing fail with the driver's errors: a database
 	// that cannot be reached is auth.ErrUnavailable.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -32,6 +33,36 @@ func testSessions(t *testing.T, newStore func(t *testing.T) auth.Store) {
 		checkEqual(t, "session", got, storedSession(sess))
 		if !got.RotatedAt.IsZero() || !got.RevokedAt.IsZero() {
 			t.Errorf("RotatedAt = %v, RevokedAt = %v, want both zero", got.RotatedAt, got.RevokedAt)
+		}
+	})
+
+	t.Run("a session reads back with its user in one call, in and out of a transaction", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		u := createUser(t, s)
+		createUser(t, s) // another user, who must not be joined
+		sess := newSession(u.ID)
+		sess.RevokedAt = base.Add(-time.Minute)
+		createSession(t, s, sess)
+		check := func(name string, st auth.Store) {
+			gotSession, gotUser, err := st.SessionUser(t.Context(), sess.ID)
+			if err != nil {
+				t.Fatalf("%s: SessionUser: %v", name, err)
+			}
+			checkEqual(t, name+" session", gotSession, storedSession(sess))
+			checkEqual(t, name+" user", gotUser, storedUser(u))
+		}
+		check("store", s)
+		check("store again", s) // the prepared statement is reused
+		if err := s.WithinTx(t.Context(), func(_ context.Context, tx auth.Store) error {
+			check("transaction", tx)
+			return nil
+		}); err != nil {
+			t.Fatalf("WithinTx: %v", err)
+		}
+		for _, id := range []string{newID(), "not-a-uuid", ""} {
+			_, _, err := s.SessionUser(t.Context(), id)
+			checkErr(t, "SessionUser("+id+")", err, auth.ErrNotFound)
 		}
 	})
 
