@@ -17,7 +17,12 @@
 //
 // Mail is written as .eml files to ./data/mail (the verification link is in
 // there). JWT_SECRET_KEY (at least 32 bytes) keys the tokens; without it a
-// new key is made at each start.
+// new key is made at each start. PUBLIC_URL and JWT_AUDIENCE set the tokens'
+// issuer and audience as they do for authd, so with the same three values and
+// -db naming authd's database, the application accepts the access tokens an
+// authd server issues (bench/authbench runs it that way):
+//
+//	go run ./examples/mount -db 'postgres://…'   # authd's database instead of ./data/mount.db
 package main
 
 import (
@@ -48,22 +53,26 @@ func main() {
 	addr := flag.String("addr", ":8081", "listen address")
 	router := flag.String("router", "std", "std (net/http ServeMux) or chi")
 	data := flag.String("data", "./data", "directory of the SQLite database and the mail files")
+	db := flag.String("db", "", "database URL (postgres://… or sqlite:PATH); default sqlite:DATA/mount.db")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, *addr, *router, *data); err != nil {
+	if *db == "" {
+		*db = "sqlite:" + filepath.Join(*data, "mount.db")
+	}
+	if err := serve(ctx, *addr, *router, *data, *db); err != nil {
 		fmt.Fprintln(os.Stderr, "mount:", err)
 		os.Exit(1)
 	}
 }
 
-// serve runs the host application until ctx ends.
-func serve(ctx context.Context, addr, router, data string) error {
+// serve runs the host application on the database at dbURL until ctx ends.
+func serve(ctx context.Context, addr, router, data, dbURL string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return err
 	}
-	st, err := storage.Open(ctx, "sqlite:"+filepath.Join(data, "mount.db"))
+	st, err := storage.Open(ctx, dbURL)
 	if err != nil {
 		return err
 	}
@@ -81,7 +90,8 @@ func serve(ctx context.Context, addr, router, data string) error {
 		rand.Read(secret)
 		log.Warn("JWT_SECRET_KEY is not set: tokens will not survive a restart")
 	}
-	a, err := newApp(ctx, st, mail, auth.Config{JWTSecret: secret, Logger: log})
+	a, err := newApp(ctx, st, mail, auth.Config{JWTSecret: secret, Logger: log,
+		Issuer: os.Getenv("PUBLIC_URL"), Audience: os.Getenv("JWT_AUDIENCE")})
 	if err != nil {
 		return err
 	}
@@ -187,13 +197,11 @@ var reportList = map[string][]string{"reports": {"weekly-signups", "active-organ
 // role, as stored now, must grant internal.dashboard.view.
 func (a *app) reports(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.PrincipalFrom(r.Context())
-	// Global roles are read from the store, never taken from the token:
-	// a demotion takes effect at once.
-	u, err := a.auth.Me(r.Context(), p)
-	if err == nil {
-		err = a.guard.RequireUserPermission(r.Context(), u, auth.PermDashboardView)
-	}
-	if err != nil {
+	// The Guard reads the global role from the store through its user
+	// cache, never from the token: a demotion through auth.Admin takes
+	// effect at once (from another process, such as the authd binary, only
+	// when both share a Broadcaster; otherwise within UserCacheTTL).
+	if err := a.guard.RequirePrincipalPermission(r.Context(), p, auth.PermDashboardView); err != nil {
 		fail(w, err)
 		return
 	}

@@ -155,12 +155,23 @@ func TestMountedAPIAndProtectedRoutes(t *testing.T) {
 			h.want(t, http.StatusUnauthorized, "GET", "/api/reports", "", "")
 			h.want(t, http.StatusUnauthorized, "GET", "/api/reports", "", "not-a-token")
 			h.want(t, http.StatusForbidden, "GET", "/api/reports", "", ada)
+			// An administrator promotes ada through the Admin service (what
+			// authd's /internal API does), which drops her from the Guard's
+			// user cache at once.
 			u, err := st.UserByEmail(ctx, "ada@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
-			u.Role = auth.RoleStaff // test setup: authd's admin API or createsuperuser in real life
-			if err := st.UpdateUser(ctx, u); err != nil {
+			root, err := a.auth.CreateSuperuser(ctx, "root@example.com", "correct horse battery staple")
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin, err := auth.NewAdmin(st, a.guard, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			staff := auth.RoleStaff
+			if _, err := admin.UpdateUser(ctx, auth.Client{}, auth.Principal{UserID: root.ID}, u.ID, auth.UserUpdate{Role: &staff}); err != nil {
 				t.Fatal(err)
 			}
 			reports := h.want(t, http.StatusOK, "GET", "/api/reports", "", ada)
