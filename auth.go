@@ -244,14 +244,21 @@ func (a *Authenticator) Login(ctx context.Context, c Client, email, password str
 		return Tokens{}, User{}, err
 	}
 
+	// A place in the hashing queue first: when it is full, a flood of
+	// logins is refused before it costs a database read.
+	release, err := a.hasher.admit()
+	if err != nil {
+		return Tokens{}, User{}, err
+	}
 	var u User
 	if malformed == nil { // no account has a malformed email: not looked up (it may hold a NUL the store cannot take)
-		var err error
 		if u, err = a.store.UserByEmail(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+			release()
 			return Tokens{}, User{}, fmt.Errorf("auth: login: %w", err)
 		}
 	}
-	match, stale, err := a.hasher.verify(ctx, password, u.PasswordHash)
+	match, stale, err := a.hasher.verifyAdmitted(ctx, password, u.PasswordHash)
+	release()
 	if err != nil {
 		return Tokens{}, User{}, err
 	}

@@ -54,7 +54,9 @@ func sqliteBenchURL(b *testing.B) string {
 // argon (zero: the defaults) and has no rate limit.
 func benchConfig(b *testing.B, alg string, argon auth.Argon2Params) auth.Config {
 	b.Helper()
-	cfg := auth.Config{JWTSecret: benchSecret, Argon2: argon, RateLimitDisabled: true}
+	// The verified-token cache is off: each verification does the full
+	// work, as a token's first use does. "remembered" benchmarks turn it on.
+	cfg := auth.Config{JWTSecret: benchSecret, Argon2: argon, RateLimitDisabled: true, VerifiedTokenCache: -1}
 	if alg != auth.AlgHS256 {
 		k, err := auth.GenerateSigningKey(alg)
 		if err != nil {
@@ -243,15 +245,21 @@ func BenchmarkGolangJWT(b *testing.B) {
 // is Guard.RequirePrincipalPermission, which reads the current role through
 // the Guard's user cache (what examples/mount's handlers do);
 // "role-from-store" reads the user with UserByID on every request.
+// "remembered" has the verified-token cache on, as a token's second and
+// later uses find it; the others verify in full every time.
 func BenchmarkVerifyAndRequireUserPermission(b *testing.B) {
 	// role says where the user's global role comes from: a User the
 	// caller already holds, the Guard's user cache
 	// (RequirePrincipalPermission, as a host application's handler calls
 	// it), or a store read on every request.
-	run := func(b *testing.B, url func(*testing.B) string, alg, role string) {
+	run := func(b *testing.B, url func(*testing.B) string, alg, role string, remembered bool) {
 		ctx := context.Background()
 		st := openBenchStore(b, url(b))
-		a, u, tok := signedIn(b, st, benchConfig(b, alg, cheapArgon2))
+		cfg := benchConfig(b, alg, cheapArgon2)
+		if remembered {
+			cfg.VerifiedTokenCache = 0 // the default cache
+		}
+		a, u, tok := signedIn(b, st, cfg)
 		g := benchGuard(b, st)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -276,12 +284,15 @@ func BenchmarkVerifyAndRequireUserPermission(b *testing.B) {
 		}
 	}
 	for _, alg := range []string{auth.AlgHS256, auth.AlgEdDSA} {
-		b.Run(alg+"/user-at-hand", func(b *testing.B) { run(b, sqliteBenchURL, alg, "user-at-hand") })
+		b.Run(alg+"/user-at-hand", func(b *testing.B) { run(b, sqliteBenchURL, alg, "user-at-hand", false) })
 	}
-	b.Run("HS256/role-from-cache", func(b *testing.B) { run(b, sqliteBenchURL, auth.AlgHS256, "role-from-cache") })
-	b.Run("HS256/role-from-store/sqlite", func(b *testing.B) { run(b, sqliteBenchURL, auth.AlgHS256, "role-from-store") })
+	b.Run("HS256/role-from-cache", func(b *testing.B) { run(b, sqliteBenchURL, auth.AlgHS256, "role-from-cache", false) })
+	b.Run("HS256/role-from-cache/remembered", func(b *testing.B) {
+		run(b, sqliteBenchURL, auth.AlgHS256, "role-from-cache", true)
+	})
+	b.Run("HS256/role-from-store/sqlite", func(b *testing.B) { run(b, sqliteBenchURL, auth.AlgHS256, "role-from-store", false) })
 	b.Run("HS256/role-from-store/postgres", func(b *testing.B) {
-		run(b, func(b *testing.B) string { return testenv.PostgresURL(b) }, auth.AlgHS256, "role-from-store")
+		run(b, func(b *testing.B) string { return testenv.PostgresURL(b) }, auth.AlgHS256, "role-from-store", false)
 	})
 }
 

@@ -70,6 +70,12 @@ type Config struct {
 	// Limiter counts requests; nil means a new in-memory limiter.
 	Limiter Limiter
 
+	// VerifiedTokenCache is how many verified access tokens are remembered
+	// (by their SHA-256, until they expire), so that a token presented
+	// again skips the JSON decoding and the signature check. Default
+	// 10,000; a negative value turns the cache off.
+	VerifiedTokenCache int
+
 	// Logger receives operational logs (never secrets); nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -128,6 +134,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Argon2.Parallelism, 1)
 	setDefault(&c.HashConcurrency, runtime.NumCPU())
 	setDefault(&c.HashQueue, 8*c.HashConcurrency)
+	setDefault(&c.VerifiedTokenCache, 10_000)
 	def := DefaultLimits()
 	for _, l := range []struct {
 		got *Limit

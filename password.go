@@ -43,14 +43,30 @@ func newHasher(p Argon2Params, concurrency, queue int, observe func(wait, run ti
 	return h, nil
 }
 
-// do runs fn when a hashing slot is free.
+// do runs fn when a hashing slot is free, after admitting it to the queue.
 func (h *hasher) do(ctx context.Context, fn func()) error {
+	release, err := h.admit()
+	if err != nil {
+		return err
+	}
+	defer release()
+	return h.run(ctx, fn)
+}
+
+// admit takes a place in the queue, or returns an *OverloadedError when it
+// is full, without waiting. Call release once the hash is done.
+func (h *hasher) admit() (release func(), err error) {
 	select {
 	case h.admitted <- struct{}{}:
+		return func() { <-h.admitted }, nil
 	default:
-		return &OverloadedError{RetryAfter: time.Second}
+		return nil, &OverloadedError{RetryAfter: time.Second}
 	}
-	defer func() { <-h.admitted }()
+}
+
+// run waits for a hashing slot and runs fn in it. The caller holds an
+// admission (see admit).
+func (h *hasher) run(ctx context.Context, fn func()) error {
 	queued := time.Now()
 	select {
 	case h.running <- struct{}{}:
@@ -84,12 +100,22 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 // checked against the dummy hash, so unknown users cost the same, and
 // never matches.
 func (h *hasher) verify(ctx context.Context, password, encoded string) (match, stale bool, err error) {
+	release, err := h.admit()
+	if err != nil {
+		return false, false, err
+	}
+	defer release()
+	return h.verifyAdmitted(ctx, password, encoded)
+}
+
+// verifyAdmitted is verify for a caller that holds an admission already.
+func (h *hasher) verifyAdmitted(ctx context.Context, password, encoded string) (match, stale bool, err error) {
 	target := encoded
 	if target == "" {
 		target = h.dummy
 	}
 	var params *argon2id.Params
-	if qerr := h.do(ctx, func() {
+	if qerr := h.run(ctx, func() {
 		match, params, err = argon2id.CheckHash(normalizePassword(password), target)
 	}); qerr != nil {
 		return false, false, qerr

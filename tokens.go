@@ -62,6 +62,7 @@ type signer struct {
 	issuer   string
 	audience string
 	parser   *jwt.Parser
+	verified *verifiedTokens // access tokens verified before; nil when off
 }
 
 // newSigner returns the signer of cfg: HS256 with cfg.JWTSecret when
@@ -122,9 +123,13 @@ func newSigner(cfg Config) (*signer, error) {
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithLeeway(tokenLeeway),
 		jwt.WithTimeFunc(cfg.Now),
 	)
+	if cfg.VerifiedTokenCache > 0 {
+		s.verified = &verifiedTokens{max: cfg.VerifiedTokenCache, leeway: tokenLeeway, now: cfg.Now,
+			m: map[[32]byte]claims{}}
+	}
 	return s, nil
 }
 
@@ -154,15 +159,28 @@ func (s *signer) sign(c claims) (string, error) {
 	return t.SignedString(s.signKey)
 }
 
+// tokenLeeway is the clock skew allowed on exp, nbf and iat.
+const tokenLeeway = 5 * time.Second
+
 // parse verifies token and returns its claims when its typ is want and the
-// subject, session and id claims are present.
+// subject, session and id claims are present. Access tokens that verified
+// are remembered until they expire (see verifiedTokens).
 func (s *signer) parse(token, want string) (claims, error) {
+	remember := want == typAccess && s.verified != nil
+	if remember {
+		if c, ok := s.verified.get(token); ok {
+			return c, nil
+		}
+	}
 	var c claims
 	if _, err := s.parser.ParseWithClaims(token, &c, s.keyfunc); err != nil {
 		return claims{}, fmt.Errorf("parse token: %w", err)
 	}
 	if c.Type != want || c.Subject == "" || c.SessionID == "" || c.ID == "" {
 		return claims{}, errors.New("parse token: wrong typ or missing claims")
+	}
+	if remember {
+		s.verified.put(token, c)
 	}
 	return c, nil
 }

@@ -550,7 +550,8 @@ func BenchmarkVerifyAccessToken(b *testing.B) {
 			if err := st.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
-			cfg := auth.Config{JWTSecret: []byte("test-secret-test-secret-test-secret!"), Argon2: cheapArgon2}
+			// Full verification every time: the verified-token cache is off.
+			cfg := auth.Config{JWTSecret: []byte("test-secret-test-secret-test-secret!"), Argon2: cheapArgon2, VerifiedTokenCache: -1}
 			if alg != auth.AlgHS256 {
 				k, err := auth.GenerateSigningKey(alg)
 				if err != nil {
