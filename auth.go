@@ -47,7 +47,7 @@ func NewAuthenticator(store Store, mailer Mailer, cfg Config) (*Authenticator, e
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHasher(cfg.Argon2, cfg.HashConcurrency, cfg.HashQueue, cfg.OnHash)
+	h, err := newHasher(cfg.Argon2, cfg.HashConcurrency, cfg.HashQueue, cfg.HashQueueWait, cfg.OnHash)
 	if err != nil {
 		return nil, fmt.Errorf("auth: password hasher: %w", err)
 	}
@@ -246,7 +246,7 @@ func (a *Authenticator) Login(ctx context.Context, c Client, email, password str
 
 	// A place in the hashing queue first: when it is full, a flood of
 	// logins is refused before it costs a database read.
-	release, err := a.hasher.admit()
+	release, err := a.hasher.admit(ctx)
 	if err != nil {
 		return Tokens{}, User{}, err
 	}

@@ -241,7 +241,7 @@ func TestLoginThrottles(t *testing.T) {
 }
 
 func TestLoginOverloadedWhenTheHashQueueIsFull(t *testing.T) {
-	f := newFixture(t, func(c *auth.Config) { c.HashConcurrency, c.HashQueue = 1, 1 })
+	f := newFixture(t, func(c *auth.Config) { c.HashConcurrency, c.HashQueue, c.HashQueueWait = 1, 1, -1 })
 	f.verifiedUser(t, "frank@example.com")
 	release := auth.FillHashQueue(f.auth)
 	_, _, err := f.auth.Login(context.Background(), client, "frank@example.com", goodPassword)
@@ -251,6 +251,47 @@ func TestLoginOverloadedWhenTheHashQueueIsFull(t *testing.T) {
 		t.Fatalf("login with a full queue = %v, want *OverloadedError", err)
 	}
 	f.login(t, "frank@example.com")
+}
+
+func TestLoginWaitsForAPlaceInTheHashQueueBeforeItIsOverloaded(t *testing.T) {
+	t.Run("a login that finds no place within the wait is overloaded after it", func(t *testing.T) {
+		const wait = 150 * time.Millisecond
+		f := newFixture(t, func(c *auth.Config) { c.HashConcurrency, c.HashQueue, c.HashQueueWait = 1, 1, wait })
+		f.verifiedUser(t, "gus@example.com")
+		release := auth.FillHashQueue(f.auth)
+		defer release()
+		start := time.Now()
+		_, _, err := f.auth.Login(context.Background(), client, "gus@example.com", goodPassword)
+		if !errors.Is(err, auth.ErrOverloaded) {
+			t.Fatalf("login = %v, want ErrOverloaded", err)
+		}
+		if waited := time.Since(start); waited < wait {
+			t.Errorf("overloaded after %v, before the %v wait", waited, wait)
+		}
+	})
+	t.Run("a login that gets a place within the wait goes through", func(t *testing.T) {
+		f := newFixture(t, func(c *auth.Config) { c.HashConcurrency, c.HashQueue, c.HashQueueWait = 1, 1, time.Minute })
+		f.verifiedUser(t, "gil@example.com")
+		release := auth.FillHashQueue(f.auth)
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := f.auth.Login(context.Background(), client, "gil@example.com", goodPassword)
+			done <- err
+		}()
+		release() // the login can only get a place from here on
+		if err := <-done; err != nil {
+			t.Fatalf("login = %v, want it to wait for the place and succeed", err)
+		}
+	})
+	t.Run("a negative wait refuses at once", func(t *testing.T) {
+		f := newFixture(t, func(c *auth.Config) { c.HashConcurrency, c.HashQueue, c.HashQueueWait = 1, 1, -1 })
+		f.verifiedUser(t, "gwen@example.com")
+		release := auth.FillHashQueue(f.auth)
+		defer release()
+		if _, _, err := f.auth.Login(context.Background(), client, "gwen@example.com", goodPassword); !errors.Is(err, auth.ErrOverloaded) {
+			t.Fatalf("login = %v, want ErrOverloaded", err)
+		}
+	})
 }
 
 func TestLoginRehashesWhenParametersChange(t *testing.T) {

@@ -57,6 +57,11 @@ type Config struct {
 	// HashQueue is how many password hashes may wait for a slot; past that
 	// hashing fails with ErrOverloaded. Default 8 × HashConcurrency.
 	HashQueue int
+	// HashQueueWait is how long a password hash may wait for a place in
+	// that queue before it fails with ErrOverloaded. Default 1 s; negative
+	// means not at all. Waiting keeps a flood cheap: each refused client
+	// is held a moment instead of coming straight back.
+	HashQueueWait time.Duration
 	// OnHash, when set, is called after every password hash or check with
 	// the time it waited for a slot and the time it ran, for metrics. It
 	// must be quick and safe for concurrent use.
@@ -134,6 +139,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.Argon2.Parallelism, 1)
 	setDefault(&c.HashConcurrency, runtime.NumCPU())
 	setDefault(&c.HashQueue, 8*c.HashConcurrency)
+	setDefault(&c.HashQueueWait, time.Second)
 	setDefault(&c.VerifiedTokenCache, 10_000)
 	def := DefaultLimits()
 	for _, l := range []struct {

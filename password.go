@@ -23,11 +23,13 @@ type hasher struct {
 	running  chan struct{} // running
 	dummy    string        // a hash of a random password, for unknown users
 	observe  func(wait, run time.Duration)
+	wait     time.Duration // for a place in the queue (admitted) before ErrOverloaded
 }
 
-func newHasher(p Argon2Params, concurrency, queue int, observe func(wait, run time.Duration)) (*hasher, error) {
+func newHasher(p Argon2Params, concurrency, queue int, wait time.Duration, observe func(wait, run time.Duration)) (*hasher, error) {
 	h := &hasher{
 		observe: observe,
+		wait:    wait,
 		params: &argon2id.Params{
 			Memory: p.Memory, Iterations: p.Iterations, Parallelism: p.Parallelism,
 			SaltLength: 16, KeyLength: 32,
@@ -45,7 +47,7 @@ func newHasher(p Argon2Params, concurrency, queue int, observe func(wait, run ti
 
 // do runs fn when a hashing slot is free, after admitting it to the queue.
 func (h *hasher) do(ctx context.Context, fn func()) error {
-	release, err := h.admit()
+	release, err := h.admit(ctx)
 	if err != nil {
 		return err
 	}
@@ -53,14 +55,30 @@ func (h *hasher) do(ctx context.Context, fn func()) error {
 	return h.run(ctx, fn)
 }
 
-// admit takes a place in the queue, or returns an *OverloadedError when it
-// is full, without waiting. Call release once the hash is done.
-func (h *hasher) admit() (release func(), err error) {
+// admit takes a place in the queue, waiting up to the configured
+// HashQueueWait for one, or returns an *OverloadedError (ctx's error when
+// it ends first). Call release once the hash is done. The wait is what
+// keeps a flood cheap: a client told to retry at once would cost the
+// server another request straight away.
+func (h *hasher) admit(ctx context.Context) (release func(), err error) {
+	release = func() { <-h.admitted }
 	select {
 	case h.admitted <- struct{}{}:
-		return func() { <-h.admitted }, nil
+		return release, nil
 	default:
+	}
+	if h.wait <= 0 {
 		return nil, &OverloadedError{RetryAfter: time.Second}
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.admitted <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		return nil, &OverloadedError{RetryAfter: time.Second}
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -100,7 +118,7 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 // checked against the dummy hash, so unknown users cost the same, and
 // never matches.
 func (h *hasher) verify(ctx context.Context, password, encoded string) (match, stale bool, err error) {
-	release, err := h.admit()
+	release, err := h.admit(ctx)
 	if err != nil {
 		return false, false, err
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/authd/auth/adminui"
@@ -28,6 +30,26 @@ type httpTimeouts struct {
 // only so that tests can shorten it; nothing else changes it.
 var mainTimeouts = httpTimeouts{readHeader: 5 * time.Second, read: 15 * time.Second,
 	write: 30 * time.Second, idle: 2 * time.Minute}
+
+// startProcs is GOMAXPROCS as the runtime chose it at start-up.
+var startProcs = runtime.GOMAXPROCS(0)
+
+// spareProcs sets GOMAXPROCS to its start-up value plus the number of
+// password hashes that run at once (0 meaning the library's default, one
+// per CPU), unless the environment sets GOMAXPROCS. A running hash holds
+// its P for tens of milliseconds, and Go preempts it only every 10 ms:
+// without spare Ps, a request that arrives while every P hashes waits for
+// that. With them the kernel shares the CPUs among the threads, and a
+// short request is answered within its scheduling latency.
+func spareProcs(getenv func(string) string, hashes int) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if hashes <= 0 {
+		hashes = runtime.NumCPU()
+	}
+	runtime.GOMAXPROCS(startProcs + hashes)
+}
 
 // serve migrates the database and serves the REST API and the admin panel
 // (at /admin/) until ctx is cancelled, then shuts down gracefully.
@@ -54,11 +76,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	metrics, metricsHandler := a.metrics()
-	a.settings.Auth.OnHash = metrics.ObserveHash
+	trimmer := newMemoryTrimmer(2*time.Second, nil)
+	defer trimmer.stop()
+	a.settings.Auth.OnHash = func(wait, run time.Duration) {
+		metrics.ObserveHash(wait, run)
+		trimmer.hashed(wait, run)
+	}
+	spareProcs(getenv, a.settings.Auth.HashConcurrency)
 	svc, err := a.services(ctx)
 	if err != nil {
 		return err
 	}
+	// Building the services hashed a dummy password (19 MiB by default):
+	// give that back before serving.
+	debug.FreeOSMemory()
 	api, err := httpapi.New(httpapi.Config{Auth: svc.auth, Orgs: svc.orgs, Admin: svc.admin, SSO: svc.sso,
 		Logger: a.log, TrustedProxies: a.settings.TrustedProxies, Metrics: metrics})
 	if err != nil {
