@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/alexedwards/argon2id"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authd/auth"
@@ -352,6 +353,37 @@ func BenchmarkPassword(b *testing.B) {
 				b.Fatalf("Login = %v, %v", got.ID, err)
 			}
 		}
+	})
+}
+
+// BenchmarkArgon2id is the hashing bound of logins: Argon2id's own
+// CheckHash at the default cost (19 MiB, t=2, p=1), one at a time
+// ("serial", the time of one hash) and on every P at once ("parallel",
+// ns/op is then the time per hash of the whole machine: on 2 cores two
+// 19 MiB hashes share the memory bandwidth, so it is more than half the
+// serial time). Login throughput is judged against 1 s / parallel ns/op.
+func BenchmarkArgon2id(b *testing.B) {
+	params := &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+	hash, err := argon2id.CreateHash(goodPassword, params)
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := func(b *testing.B) {
+		if ok, err := argon2id.ComparePasswordAndHash(goodPassword, hash); err != nil || !ok {
+			b.Fatalf("ComparePasswordAndHash = %v, %v", ok, err)
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			check(b)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				check(b)
+			}
+		})
 	})
 }
 
