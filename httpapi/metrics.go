@@ -30,7 +30,7 @@ import (
 //   - authd_logins_total{outcome}: password logins (POST /auth/login/):
 //     "success", or the error code (invalid_credentials,
 //     email_not_verified, account_disabled, throttled, overloaded,
-//     validation_failed, invalid_request for a body that is not JSON or too
+//     unavailable, validation_failed, invalid_request for a body that is not JSON or too
 //     large), "canceled" when the client went away and "error" for anything
 //     else.
 //

@@ -21,9 +21,8 @@ import (
 // them with the Go runtime's and the process's on a registry of its own.
 // authd_active_sessions reads the store at most every 30 seconds.
 //
-// authd_audit_sealing_lag_seconds stays unreported: the store has no
-// measure of the lag yet. When it has one, wire it here with
-// m.SetAuditSealingLag.
+// authd_audit_sealing_lag_seconds reads the store's sealing lag at most
+// every 5 seconds.
 //
 // With REDIS_URL, authd_ratelimit_fallback is 1 while the rate limiter
 // answers from memory because Redis is unreachable, and
