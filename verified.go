@@ -22,10 +22,20 @@ type verifiedTokens struct {
 	m      map[[sha256.Size]byte]claims
 }
 
+// tokenKey is the SHA-256 of token. Tokens of up to 1 KiB are copied to the
+// stack to be hashed, not to the heap.
+func tokenKey(token string) [sha256.Size]byte {
+	var buf [1024]byte
+	if len(token) <= len(buf) {
+		return sha256.Sum256(append(buf[:0], token...))
+	}
+	return sha256.Sum256([]byte(token))
+}
+
 // get returns the claims of token when it verified before and has not
 // expired since.
 func (v *verifiedTokens) get(token string) (claims, bool) {
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	v.mu.RLock()
 	c, ok := v.m[key]
 	v.mu.RUnlock()
@@ -37,7 +47,7 @@ func (v *verifiedTokens) get(token string) (claims, bool) {
 
 // put remembers that token verified with claims c.
 func (v *verifiedTokens) put(token string, c claims) {
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	v.mu.Lock()
 	if len(v.m) >= v.max {
 		clear(v.m)
