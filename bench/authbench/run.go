@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authd/auth/internal/machine"
 )
 
 // highLimit is every RATE_LIMIT_* of the servers the bench starts: the
@@ -61,8 +63,8 @@ type report struct {
 // stderr.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (*report, error) {
 	progress := func(format string, args ...any) { fmt.Fprintf(stderr, "authbench: "+format+"\n", args...) }
-	rep := &report{Date: time.Now().UTC(), CPU: cpuModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
-		OS: runtime.GOOS + "/" + runtime.GOARCH, Load: loadAverage(), Managed: cfg.Target == "",
+	rep := &report{Date: time.Now().UTC(), CPU: machine.CPUModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Load: machine.LoadAverages()[0], Managed: cfg.Target == "",
 		Users: cfg.Users, Conns: cfg.Conns, Duration: cfg.Duration, Warmup: cfg.Warmup, ProbeEvery: cfg.ProbeEvery, Redis: "none"}
 	if cfg.RedisURL != "" {
 		rep.Redis = "Redis"

@@ -52,6 +52,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/authd/auth"
+	"github.com/authd/auth/internal/machine"
 	"github.com/authd/auth/storage"
 )
 
@@ -158,7 +159,7 @@ func run(ctx context.Context, cfg config, w, progress io.Writer) (err error) {
 		}
 		defer func() { err = errors.Join(err, cleanup()) }()
 	}
-	rep := &report{cfg: cfg, started: time.Now().UTC(), loadStart: loadAverage()}
+	rep := &report{cfg: cfg, started: time.Now().UTC(), loadStart: loadAverages()}
 	base := time.Now().UTC().Truncate(time.Second)
 	hash, err := passwordHash()
 	if err != nil {
@@ -208,11 +209,11 @@ func run(ctx context.Context, cfg config, w, progress io.Writer) (err error) {
 	rep.dialect, rep.version = envs[1].st.Dialect(), dbVersion(ctx, envs[1].st)
 	rep.small, rep.large = envs[0], envs[1]
 
-	rep.loadMeasure = loadAverage()
+	rep.loadMeasure = loadAverages()
 	if rep.results, err = measureAll(ctx, cfg, envs, progress); err != nil {
 		return err
 	}
-	rep.loadEnd = loadAverage()
+	rep.loadEnd = loadAverages()
 	if rep.smallEnd, err = countRows(ctx, envs[0].st); err != nil {
 		return err
 	}
@@ -379,29 +380,9 @@ func dbVersion(ctx context.Context, st *storage.Store) string {
 	return "SQLite " + v + " (modernc.org/sqlite, a file in WAL mode)"
 }
 
-// cpuModel returns the first "model name" of /proc/cpuinfo.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
-			return strings.TrimSpace(value)
-		}
-	}
-	return "unknown CPU"
-}
-
-// loadAverage returns the 1, 5 and 15-minute load averages of
-// /proc/loadavg.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	if f := strings.Fields(string(b)); len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return "?"
+// loadAverages returns the 1, 5 and 15-minute load averages, as the
+// report prints them.
+func loadAverages() string {
+	l := machine.LoadAverages()
+	return strings.Join(l[:], " ")
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/authd/auth/internal/machine"
 )
 
 // threshold is the largest large/small ratio that passes.
@@ -47,7 +49,7 @@ func (r *report) write(w io.Writer, md bool) {
 	}
 	bullet("Command: `go run ./bench/growth %s`.", strings.Join(args, " "))
 	bullet("Machine: %s, %d cores, %s, %s/%s; load average (1, 5, 15 min) %s at the start, %s when measuring began, %s at the end.",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadMeasure, r.loadEnd)
+		machine.CPUModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.loadStart, r.loadMeasure, r.loadEnd)
 	lc := r.large.counts
 	auditNote := ""
 	if lc["audit_events"] > 0 {
