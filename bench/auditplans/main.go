@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"log"
@@ -25,6 +24,8 @@ import (
 
 	"github.com/authd/auth"
 	"github.com/authd/auth/storage"
+
+	"github.com/authd/auth/internal/explain"
 )
 
 // start is when the synthetic log begins: an event every 15 seconds from
@@ -218,22 +219,5 @@ func explainPlan(ctx context.Context, conn bun.Conn, query string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", query, err)
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "", err
-	}
-	var lines []string
-	for rows.Next() {
-		values := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range values {
-			dest[i] = &values[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return "", err
-		}
-		lines = append(lines, string(values[len(values)-1]))
-	}
-	return strings.Join(lines, "\n"), rows.Err()
+	return explain.Lines(rows)
 }

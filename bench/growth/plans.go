@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/authd/auth"
 	"github.com/authd/auth/storage"
+
+	"github.com/authd/auth/internal/explain"
 )
 
 // recorder keeps the last query bun ran, as sent (values inlined), other
@@ -111,7 +112,7 @@ func explainAll(ctx context.Context, e *env) ([]plan, error) {
 		if query == "" {
 			return nil, fmt.Errorf("%s: no query recorded", q.name)
 		}
-		text, err := explain(ctx, e.st, query)
+		text, err := queryPlan(ctx, e.st, query)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", q.name, err)
 		}
@@ -120,9 +121,9 @@ func explainAll(ctx context.Context, e *env) ([]plan, error) {
 	return out, nil
 }
 
-// explain returns the plan of query, one line per row: SQLite's "detail"
+// queryPlan returns the plan of query, one line per row: SQLite's "detail"
 // column, or PostgreSQL's one column.
-func explain(ctx context.Context, st *storage.Store, query string) (string, error) {
+func queryPlan(ctx context.Context, st *storage.Store, query string) (string, error) {
 	db := st.DB().DB
 	prefix := "EXPLAIN QUERY PLAN "
 	if st.Dialect() == storage.DialectPostgres {
@@ -137,24 +138,7 @@ func explain(ctx context.Context, st *storage.Store, query string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "", err
-	}
-	var lines []string
-	for rows.Next() {
-		values := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for i := range values {
-			dest[i] = &values[i]
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return "", err
-		}
-		lines = append(lines, string(values[len(values)-1]))
-	}
-	return strings.Join(lines, "\n"), rows.Err()
+	return explain.Lines(rows)
 }
 
 // fullScans returns the lines of a plan that read a whole table: SQLite's
